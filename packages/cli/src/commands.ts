@@ -1,0 +1,171 @@
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateSigningKey, loadConfig, startDaemon } from '@plinth/host';
+import { buildApp } from './build-app.js';
+import { CliError } from './cli-error.js';
+import { createDaemonClient, type DaemonClient } from './daemon-client.js';
+
+export { CliError };
+
+export interface Flags {
+  json?: boolean | undefined; url?: string | undefined; data?: string | undefined; port?: string | undefined;
+  'base-url'?: string | undefined; 'sign-key'?: string | undefined; output?: string | undefined; follow?: boolean | undefined;
+  lines?: string | undefined; 'keep-data'?: boolean | undefined; name?: string | undefined; admin?: boolean | undefined;
+  'password-stdin'?: boolean | undefined; user?: string | undefined; app?: string | undefined; help?: boolean | undefined;
+}
+
+const USAGE = `usage: plinth <command> [options]
+  serve [--port N] [--data DIR] [--base-url URL]   run the daemon
+  build <dir> [-o file] [--sign-key file]          bundle an app into <id>-<version>.plinth
+  keygen <file>                                    make a package signing key pair
+  install <file|dir>                               install a package (a folder is built first)
+  uninstall <app> [--keep-data]                    remove an app
+  apps                                             list apps
+  logs <app> [-f] [--lines N]                      console output and platform events
+  users add <email> [--name N] [--admin] [--password-stdin] | users list
+  tokens create --user <email> --app <app>         bearer token for one app
+common: --json, --url URL (the daemon), --data DIR (where admin.token is)`;
+
+function print(flags: Flags, value: unknown, text: string): void {
+  process.stdout.write(flags.json ? `${JSON.stringify(value)}\n` : `${text}\n`);
+}
+
+function need(value: string | undefined, what: string): string {
+  if (!value) throw new CliError(`missing ${what}\n${USAGE}`);
+  return value;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** Builds a folder into a temporary package, or reads a package file. */
+async function packageBytes(target: string, signKey: string | undefined): Promise<Uint8Array> {
+  if (!existsSync(target)) throw new CliError(`${target} does not exist`);
+  if (!statSync(target).isDirectory()) return readFileSync(target);
+  const dir = mkdtempSync(join(tmpdir(), 'plinth-build-'));
+  try {
+    const built = await buildApp(target, { outFile: join(dir, 'app.plinth'), signKeyFile: signKey });
+    if (!built.ok) throw new CliError(`build failed: ${built.error.message}`);
+    return readFileSync(built.value.file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface AppView { id: string; version: string; url: string; runtime: { state: string } | null }
+
+async function serve(flags: Flags): Promise<void> {
+  const config = loadConfig({ port: flags.port, data: flags.data, baseUrl: flags['base-url'] }, process.env);
+  const daemon = await startDaemon(config, process.env);
+  if (daemon.firstStart) {
+    if (config.installExamples) await installExamples(daemon);
+    process.stdout.write(`\nPlinth is running at ${config.baseUrl.origin}\nSign in as admin (one-time link): ${await daemon.adminSignInLink()}\n\n`);
+  }
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    daemon.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+/** The repo's examples/ folder, when running from a checkout. */
+async function installExamples(daemon: Awaited<ReturnType<typeof startDaemon>>): Promise<void> {
+  const examples = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples');
+  if (!existsSync(examples)) return;
+  for (const name of readdirSync(examples)) {
+    const dir = join(examples, name);
+    if (!existsSync(join(dir, 'plinth.json'))) continue;
+    const result = await daemon.installer.install(await packageBytes(dir, undefined));
+    process.stdout.write(result.ok ? `installed example ${result.value.id}\n` : `example ${name} not installed: ${result.error.message}\n`);
+  }
+}
+
+async function logs(client: DaemonClient, flags: Flags, appId: string): Promise<void> {
+  const lines = flags.lines ?? '200';
+  if (!flags.follow) {
+    const { lines: entries } = await client.call<{ lines: { time: string; stream: string; text: string }[] }>('GET', `/api/admin/apps/${encodeURIComponent(appId)}/logs?lines=${encodeURIComponent(lines)}`);
+    for (const e of entries) print(flags, e, `${e.time} ${e.stream} ${e.text}`);
+    return;
+  }
+  const response = await client.request('GET', `/api/admin/apps/${encodeURIComponent(appId)}/logs?follow=true&lines=${encodeURIComponent(lines)}`);
+  if (!response.ok || !response.body) throw new CliError(`cannot follow logs: the daemon answered ${response.status}`);
+  let buffered = '';
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffered += Buffer.from(chunk).toString('utf8');
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const e = JSON.parse(buffered.slice(0, nl)) as { time: string; stream: string; text: string };
+      buffered = buffered.slice(nl + 1);
+      print(flags, e, `${e.time} ${e.stream} ${e.text}`);
+    }
+  }
+}
+
+export async function runCommand(args: string[], flags: Flags): Promise<void> {
+  const [command, ...rest] = args;
+  if (!command || flags.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (command === 'serve') return serve(flags);
+  if (command === 'build') {
+    const built = await buildApp(need(rest[0], 'app folder'), { outFile: flags.output, signKeyFile: flags['sign-key'] });
+    if (!built.ok) throw new CliError(`build failed: ${built.error.message}`);
+    return print(flags, built.value, `built ${built.value.file} (${built.value.bytes} bytes)`);
+  }
+  if (command === 'keygen') {
+    const file = need(rest[0], 'key file');
+    const key = generateSigningKey();
+    writeFileSync(file, JSON.stringify(key, null, 2), { mode: 0o600, flag: 'wx' });
+    return print(flags, { file, publicKey: key.publicKey }, `wrote ${file}; public key ${key.publicKey}`);
+  }
+  const client = createDaemonClient(flags, process.env);
+  switch (command) {
+    case 'install': {
+      const app = await client.call<AppView>('POST', '/api/admin/apps', await packageBytes(need(rest[0], 'package file or folder'), flags['sign-key']), 'application/gzip');
+      return print(flags, app, `installed ${app.id} ${app.version} at ${app.url}`);
+    }
+    case 'uninstall': {
+      const id = need(rest[0], 'app id');
+      const result = await client.call<unknown>('DELETE', `/api/admin/apps/${encodeURIComponent(id)}${flags['keep-data'] ? '?keepData=true' : ''}`);
+      return print(flags, result, `uninstalled ${id}${flags['keep-data'] ? ' (data kept)' : ''}`);
+    }
+    case 'apps': {
+      const { apps } = await client.call<{ apps: AppView[] }>('GET', '/api/admin/apps');
+      return print(flags, apps, apps.map((a) => `${a.id}\t${a.version}\t${a.runtime?.state ?? 'unknown'}\t${a.url}`).join('\n') || 'no apps installed');
+    }
+    case 'logs':
+      return logs(client, flags, need(rest[0], 'app id'));
+    case 'users':
+      return users(client, flags, rest);
+    case 'tokens': {
+      if (rest[0] !== 'create') throw new CliError(`unknown tokens command ${rest[0] ?? ''}\n${USAGE}`);
+      const body = JSON.stringify({ user: need(flags.user, '--user'), app: need(flags.app, '--app') });
+      const token = await client.call<{ token: string }>('POST', '/api/admin/tokens', body);
+      return print(flags, token, token.token);
+    }
+    default:
+      throw new CliError(`unknown command ${command}\n${USAGE}`);
+  }
+}
+
+async function users(client: DaemonClient, flags: Flags, rest: string[]): Promise<void> {
+  if (rest[0] === 'list') {
+    const { users: list } = await client.call<{ users: { email: string; name: string; isAdmin: boolean }[] }>('GET', '/api/admin/users');
+    return print(flags, list, list.map((u) => `${u.email}\t${u.name}${u.isAdmin ? '\tadmin' : ''}`).join('\n'));
+  }
+  if (rest[0] !== 'add') throw new CliError(`unknown users command ${rest[0] ?? ''}\n${USAGE}`);
+  const body: Record<string, unknown> = { email: need(rest[1], 'email'), admin: flags.admin ?? false };
+  if (flags.name) body.name = flags.name;
+  if (flags['password-stdin']) body.password = await readStdin();
+  const user = await client.call<{ email: string }>('POST', '/api/admin/users', JSON.stringify(body));
+  return print(flags, user, `added ${user.email}`);
+}

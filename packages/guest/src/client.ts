@@ -1,0 +1,20 @@
+import { callPlatform, type PlinthEnv } from './abi.js';
+
+export interface AppInfo {
+  readonly appId: string;
+  readonly version: string;
+  readonly installationId: string;
+  readonly appUrl: string;
+  readonly baseUrl: string;
+}
+
+/** The typed platform clients; each capability adds its own member here. */
+export interface PlinthClient {
+  readonly info: { get(): Promise<AppInfo> };
+}
+
+export function plinth(env: PlinthEnv): PlinthClient {
+  return {
+    info: { get: () => callPlatform<AppInfo>(env, 'GET', '/v1/info') },
+  };
+}

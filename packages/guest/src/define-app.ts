@@ -1,0 +1,51 @@
+import type { PlinthEnv } from './abi.js';
+
+/** The `ctx` workerd passes to `fetch`. */
+export interface ExecutionContext {
+  waitUntil(promise: Promise<unknown>): void;
+  passThroughOnException(): void;
+}
+
+export interface UpdateInfo {
+  readonly previous: { readonly version: string };
+  readonly current: { readonly version: string };
+}
+
+export interface AppHandlers<Env extends PlinthEnv = PlinthEnv> {
+  fetch?(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+  /** Answers the platform's `POST /after-update`; throw to fail the update. */
+  afterUpdate?(update: UpdateInfo, env: Env): void | Promise<void>;
+}
+
+export interface WorkerModule<Env extends PlinthEnv = PlinthEnv> {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response>;
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+}
+
+/**
+ * Turns handlers into a workerd module. Platform calls (`POST /after-update`,
+ * `/.plinth/*`) reach the app only from the platform: the front door answers
+ * 404 for them from outside.
+ */
+export function defineApp<Env extends PlinthEnv = PlinthEnv>(handlers: AppHandlers<Env>): WorkerModule<Env> {
+  return {
+    async fetch(request, env, ctx) {
+      const { pathname } = new URL(request.url);
+      if (pathname === '/after-update' && request.method === 'POST') {
+        if (!handlers.afterUpdate) return json(200, { ok: true });
+        try {
+          await handlers.afterUpdate((await request.json()) as UpdateInfo, env);
+          return json(200, { ok: true });
+        } catch (error) {
+          return json(500, { error: { code: 'app.after_update_failed', message: error instanceof Error ? error.message : String(error) } });
+        }
+      }
+      if (pathname.startsWith('/.plinth/')) return json(404, { error: { code: 'app.no_handler', message: `this app has no handler for ${pathname}` } });
+      if (!handlers.fetch) return json(404, { error: { code: 'app.no_fetch', message: 'this app defines no fetch handler' } });
+      return handlers.fetch(request, env, ctx);
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ControlPlane } from '../store/control-plane.js';
+import type { Deployment, Supervisor } from '../runtime/supervisor.js';
+import { fail, ok, type Result } from '../support/result.js';
+import type { AppRegistry, InstalledApp } from './app-registry.js';
+import { readArchive, writeUnpacked, type PackageErrorCode } from './package-archive.js';
+
+export type InstallErrorCode = PackageErrorCode | 'app.exists' | 'package.signer_mismatch';
+export type UninstallErrorCode = 'app.not_found';
+
+/** Where an app's files live: `<data>/apps/<id>/{versions/<version>, data, logs}`. */
+export function appPaths(dataDir: string, appId: string) {
+  const root = join(dataDir, 'apps', appId);
+  return { root, versions: join(root, 'versions'), data: join(root, 'data'), logs: join(root, 'logs', 'console.log') };
+}
+
+export interface InstallerDeps {
+  readonly db: ControlPlane;
+  readonly registry: AppRegistry;
+  readonly dataDir: string;
+  readonly supervisor: Supervisor;
+  readonly onUninstall: (appId: string) => void;
+  readonly now: () => number;
+}
+
+/**
+ * Installs and removes packages. An install either completes (files in place,
+ * row written, runtime loaded) or leaves nothing behind.
+ */
+export function createInstaller(deps: InstallerDeps) {
+  const { db, registry } = deps;
+
+  function deploymentOf(app: InstalledApp): Deployment {
+    return { appId: app.id, version: app.version, manifest: app.manifest, versionDir: join(appPaths(deps.dataDir, app.id).versions, app.version) };
+  }
+
+  async function install(bytes: Uint8Array): Promise<Result<InstalledApp, InstallErrorCode>> {
+    const archive = await readArchive(bytes);
+    if (!archive.ok) return archive;
+    const { manifest, signer } = archive.value;
+    if (registry.get(manifest.id)) {
+      return fail('app.exists', `app ${manifest.id} is already installed; use \`plinth update ${manifest.id}\` to change its version`);
+    }
+    const pinned = db.prepare<[string], { public_key: string }>('SELECT public_key FROM app_signers WHERE app_id = ?').get(manifest.id);
+    if (pinned && pinned.public_key !== signer) {
+      return fail('package.signer_mismatch', `app ${manifest.id} was installed signed by ${pinned.public_key}; this package is ${signer ? `signed by ${signer}` : 'unsigned'}`);
+    }
+    const paths = appPaths(deps.dataDir, manifest.id);
+    const versionDir = join(paths.versions, manifest.version);
+    const staging = join(paths.root, `.staging-${randomUUID()}`);
+    // Data kept by an earlier `uninstall --keep-data` must survive a failed install.
+    const hadRoot = existsSync(paths.root);
+    mkdirSync(paths.root, { recursive: true });
+    const app: InstalledApp = { id: manifest.id, name: manifest.name, version: manifest.version, installationId: randomUUID(), signer, installedAt: deps.now(), manifest };
+    try {
+      await writeUnpacked(archive.value, staging);
+      mkdirSync(paths.versions, { recursive: true });
+      rmSync(versionDir, { recursive: true, force: true });
+      renameSync(staging, versionDir);
+      mkdirSync(paths.data, { recursive: true });
+      db.transaction(() => {
+        registry.insert(app);
+        if (signer && !pinned) db.prepare('INSERT INTO app_signers (app_id, public_key) VALUES (?, ?)').run(manifest.id, signer);
+      })();
+      await deps.supervisor.load(deploymentOf(app));
+    } catch (error) {
+      await deps.supervisor.unload(manifest.id);
+      db.prepare('DELETE FROM apps WHERE id = ?').run(manifest.id);
+      if (!pinned) db.prepare('DELETE FROM app_signers WHERE app_id = ?').run(manifest.id);
+      rmSync(hadRoot ? versionDir : paths.root, { recursive: true, force: true });
+      rmSync(staging, { recursive: true, force: true });
+      throw error;
+    }
+    return ok(app);
+  }
+
+  async function uninstall(appId: string, keepData: boolean): Promise<Result<{ id: string; keptData: boolean }, UninstallErrorCode>> {
+    if (!registry.get(appId)) return fail('app.not_found', `no app ${appId} is installed`);
+    await deps.supervisor.unload(appId);
+    deps.onUninstall(appId);
+    db.transaction(() => {
+      db.prepare('DELETE FROM apps WHERE id = ?').run(appId);
+      if (!keepData) db.prepare('DELETE FROM app_signers WHERE app_id = ?').run(appId);
+    })();
+    const paths = appPaths(deps.dataDir, appId);
+    if (keepData) rmSync(paths.versions, { recursive: true, force: true });
+    else rmSync(paths.root, { recursive: true, force: true });
+    return ok({ id: appId, keptData: keepData });
+  }
+
+  return {
+    install,
+    uninstall,
+    /** Loads every installed app into the supervisor at start; processes start on first request. */
+    async loadAll(): Promise<void> {
+      for (const app of registry.list()) await deps.supervisor.load(deploymentOf(app));
+    },
+  };
+}
+export type Installer = ReturnType<typeof createInstaller>;

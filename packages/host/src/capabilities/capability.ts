@@ -1,0 +1,22 @@
+import type { Result } from '../support/result.js';
+
+/** One call from an app into the platform API, already tied to the app by the socket it came in on. */
+export interface PlatformCall {
+  readonly appId: string;
+  readonly method: string;
+  readonly url: URL;
+  /** The parsed JSON body, or undefined for a call without one. */
+  readonly body: unknown;
+}
+
+export type RouteHandler = (call: PlatformCall) => Promise<Result<unknown>> | Result<unknown>;
+
+/**
+ * A capability contributes routes under `/v1/<name>/` to the platform API.
+ * Keys are `METHOD /v1/path`; dependencies come in through the factory that
+ * builds it, never through this interface (STYLE §11).
+ */
+export interface Capability {
+  readonly name: string;
+  readonly routes: Readonly<Record<string, RouteHandler>>;
+}

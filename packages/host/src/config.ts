@@ -1,0 +1,80 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Parses settings once at start; the result is frozen (STYLE §7). */
+const settingsSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  host: z.string().default('127.0.0.1'),
+  data: z.string().min(1).default('./data'),
+  baseUrl: z.url().optional(),
+  trustedProxies: z.string().default(''),
+  isolation: z.enum(['auto', 'bwrap', 'none']).default('auto'),
+  egressAllowPrivate: z.string().default(''),
+  installExamples: z.enum(['true', 'false']).default('true'),
+  idleStopMs: z.coerce.number().int().min(1000).max(86_400_000).default(5 * 60_000),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export interface Config {
+  readonly port: number;
+  readonly listenHost: string;
+  readonly dataDir: string;
+  readonly baseUrl: URL;
+  /** host[:port] of the console origin, lower-case, as found in a Host header. */
+  readonly baseHost: string;
+  readonly trustedProxies: readonly string[];
+  readonly isolation: 'auto' | 'bwrap' | 'none';
+  readonly egressAllowPrivate: readonly string[];
+  readonly installExamples: boolean;
+  /** Idle time after which an app process is stopped (scale to zero). */
+  readonly idleStopMs: number;
+}
+
+const ENV_NAMES: Record<keyof Settings, string> = {
+  port: 'PLINTH_PORT',
+  host: 'PLINTH_HOST',
+  data: 'PLINTH_DATA',
+  baseUrl: 'PLINTH_BASE_URL',
+  trustedProxies: 'PLINTH_TRUSTED_PROXIES',
+  isolation: 'PLINTH_ISOLATION',
+  egressAllowPrivate: 'PLINTH_EGRESS_ALLOW_PRIVATE',
+  installExamples: 'PLINTH_INSTALL_EXAMPLES',
+  idleStopMs: 'PLINTH_IDLE_STOP_MS',
+};
+
+function list(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** Flags win over environment variables; both fall back to defaults that work on one machine. */
+export function loadConfig(flags: Partial<Record<keyof Settings, string>>, env: NodeJS.ProcessEnv): Config {
+  const raw: Record<string, string | undefined> = {};
+  for (const key of Object.keys(ENV_NAMES) as (keyof Settings)[]) {
+    raw[key] = flags[key] ?? env[ENV_NAMES[key]];
+  }
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${ENV_NAMES[i.path[0] as keyof Settings] ?? i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid settings: ${problems.join('; ')}`);
+  }
+  const s = parsed.data;
+  const baseUrl = new URL(s.baseUrl ?? `http://localhost:${s.port}`);
+  return Object.freeze({
+    port: s.port,
+    listenHost: s.host,
+    dataDir: resolve(s.data),
+    baseUrl,
+    baseHost: baseUrl.host.toLowerCase(),
+    trustedProxies: Object.freeze(list(s.trustedProxies)),
+    isolation: s.isolation,
+    egressAllowPrivate: Object.freeze(list(s.egressAllowPrivate)),
+    installExamples: s.installExamples === 'true',
+    idleStopMs: s.idleStopMs,
+  });
+}
+
+/** A startup failure the operator must fix; printed as one line. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}

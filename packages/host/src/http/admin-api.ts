@@ -1,0 +1,137 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { PACKAGE_BYTES_MAX } from '../apps/limits.js';
+import type { AppRegistry } from '../apps/app-registry.js';
+import type { Installer } from '../apps/installer.js';
+import { BEARER_TOKEN_MS } from '../identity/limits.js';
+import type { SessionStore } from '../identity/sessions.js';
+import { newUserSchema, type UserStore } from '../identity/users.js';
+import type { AppLogs } from '../runtime/app-logs.js';
+import type { Supervisor } from '../runtime/supervisor.js';
+import type { PlinthError } from '../support/result.js';
+import { readBody, sendError, sendJson } from './respond.js';
+
+/** JSON bodies of the admin API are small records; packages are the only large upload. */
+const ADMIN_JSON_BYTES_MAX = 64 * 1024;
+/** `plinth logs` shows this many lines unless told otherwise; the cap bounds one response. */
+const LOG_LINES_DEFAULT = 200;
+const LOG_LINES_MAX = 10_000;
+
+export interface AdminApiDeps {
+  readonly adminToken: string;
+  readonly installer: Installer;
+  readonly registry: AppRegistry;
+  readonly supervisor: Supervisor;
+  readonly users: UserStore;
+  readonly sessions: SessionStore;
+  readonly logs: AppLogs;
+  readonly appUrl: (appId: string) => string;
+}
+
+const tokenRequestSchema = z.object({ user: z.email(), app: z.string().min(1).max(64) });
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function invalid(error: z.ZodError): PlinthError {
+  const details = error.issues.map((i) => ({ path: `$${i.path.map((p) => `.${String(p)}`).join('')}`, message: i.message }));
+  return { code: 'http.bad_request', message: details.map((d) => `${d.path}: ${d.message}`).join('; '), details };
+}
+
+/** The operator's API under `/api/admin/`, used by the `plinth` CLI; every call needs the admin token. */
+export function createAdminApi(deps: AdminApiDeps) {
+  const expected = digest(deps.adminToken);
+  const authorized = (req: IncomingMessage) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    // Comparing digests keeps the comparison constant-time whatever the length sent.
+    return match !== null && timingSafeEqual(digest(match[1]!), expected);
+  };
+
+  async function json<T>(req: IncomingMessage, res: ServerResponse, schema: z.ZodType<T>): Promise<T | undefined> {
+    const body = await readBody(req, ADMIN_JSON_BYTES_MAX);
+    if (!body) return void sendError(res, { code: 'http.body_too_large', message: `request body is over ${ADMIN_JSON_BYTES_MAX} bytes` });
+    let value: unknown;
+    try {
+      value = JSON.parse(body.toString('utf8'));
+    } catch {
+      return void sendError(res, { code: 'http.bad_request', message: 'request body is not valid JSON' });
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) return void sendError(res, invalid(parsed.error));
+    return parsed.data;
+  }
+
+  function appView(appId: string) {
+    const app = deps.registry.get(appId);
+    return app && { id: app.id, name: app.name, version: app.version, installationId: app.installationId, signer: app.signer, installedAt: app.installedAt, url: deps.appUrl(app.id), runtime: deps.supervisor.status(app.id) ?? null };
+  }
+
+  async function install(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, PACKAGE_BYTES_MAX);
+    if (!body) return sendError(res, { code: 'package.too_large', message: `a package is at most ${PACKAGE_BYTES_MAX} bytes` });
+    const result = await deps.installer.install(body);
+    if (!result.ok) return sendError(res, result.error);
+    sendJson(res, 201, appView(result.value.id));
+  }
+
+  function followLogs(req: IncomingMessage, res: ServerResponse, appId: string, lines: number): void {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+    for (const line of deps.logs.tail(appId, lines)) res.write(`${JSON.stringify(line)}\n`);
+    const unsubscribe = deps.logs.subscribe(appId, (line) => res.write(`${JSON.stringify(line)}\n`));
+    req.socket.once('close', unsubscribe);
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const parts = url.pathname.split('/').slice(3).map(decodeURIComponent);
+    const [resource, id, sub] = parts;
+    const key = `${req.method} ${resource ?? ''}${id !== undefined ? '/:id' : ''}${sub ? `/${sub}` : ''}`;
+    switch (key) {
+      case 'GET apps':
+        return sendJson(res, 200, { apps: deps.registry.list().map((a) => appView(a.id)) });
+      case 'POST apps':
+        return install(req, res);
+      case 'GET apps/:id': {
+        const view = appView(id!);
+        return view ? sendJson(res, 200, view) : sendError(res, { code: 'app.not_found', message: `no app ${id} is installed` });
+      }
+      case 'DELETE apps/:id': {
+        const result = await deps.installer.uninstall(id!, url.searchParams.get('keepData') === 'true');
+        return result.ok ? sendJson(res, 200, result.value) : sendError(res, result.error);
+      }
+      case 'GET apps/:id/logs': {
+        if (!deps.registry.get(id!)) return sendError(res, { code: 'app.not_found', message: `no app ${id} is installed` });
+        const lines = Math.min(Math.max(Number(url.searchParams.get('lines') ?? LOG_LINES_DEFAULT) || LOG_LINES_DEFAULT, 1), LOG_LINES_MAX);
+        if (url.searchParams.get('follow') === 'true') return followLogs(req, res, id!, lines);
+        return sendJson(res, 200, { lines: deps.logs.tail(id!, lines) });
+      }
+      case 'GET users':
+        return sendJson(res, 200, { users: deps.users.list() });
+      case 'POST users': {
+        const input = await json(req, res, newUserSchema);
+        if (!input) return;
+        const result = await deps.users.add(input);
+        return result.ok ? sendJson(res, 201, result.value) : sendError(res, result.error);
+      }
+      case 'POST tokens': {
+        const input = await json(req, res, tokenRequestSchema);
+        if (!input) return;
+        const user = deps.users.findByEmail(input.user);
+        if (!user) return sendError(res, { code: 'users.not_found', message: `no user has email ${input.user}` });
+        if (!deps.registry.get(input.app)) return sendError(res, { code: 'app.not_found', message: `no app ${input.app} is installed` });
+        const token = deps.sessions.issue('bearer', user.id, BEARER_TOKEN_MS, { appId: input.app });
+        return sendJson(res, 201, { token, user: user.email, app: input.app, expiresInDays: Math.round(BEARER_TOKEN_MS / 86_400_000) });
+      }
+      default:
+        return sendError(res, { code: 'http.not_found', message: `${req.method} ${url.pathname} is not an admin API route` });
+    }
+  }
+
+  return async function handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (!authorized(req)) {
+      return sendError(res, { code: 'admin.unauthorized', message: 'send the admin token from <data>/admin.token as `Authorization: Bearer <token>`' });
+    }
+    await route(req, res, url);
+  };
+}

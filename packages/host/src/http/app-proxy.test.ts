@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { REPO_ROOT, TEST_APPS, addUser, installApp, signInToApp, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
+
+interface Echo { method: string; url: string; headers: Record<string, string>; body: string | null }
+
+describe('front door: routing, identity and header hygiene', () => {
+  let daemon: TestDaemon;
+  let cookie: string;
+
+  before(async () => {
+    daemon = await startTestDaemon();
+    installApp(daemon, join(TEST_APPS, 'echo'));
+    installApp(daemon, join(REPO_ROOT, 'examples/hello'));
+    addUser(daemon, 'ada@example.com', 'correct horse battery', ['--name', 'Ada Lovelace']);
+    cookie = await signInToApp(daemon, 'echo', 'ada@example.com', 'correct horse battery', '/private/page?x=1');
+  });
+  after(() => daemon?.stop());
+
+  test('an installed app answers on its own host through the front door', async () => {
+    const response = await daemon.fetch(daemon.appUrl('hello'));
+    assert.equal(response.status, 200);
+    assert.match(await response.text(), /^Hello, stranger\. .*\nYour IP: 127\.0\.0\.1\n$/);
+  });
+
+  test('unknown hosts get a 404 page for browsers and a JSON error for clients', async () => {
+    const page = await daemon.fetch(daemon.appUrl('nosuchapp'), { headers: { accept: 'text/html' } });
+    assert.equal(page.status, 404);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(await page.text(), /nosuchapp\.localhost/);
+    const api = await daemon.fetch(`http://127.0.0.1:${daemon.port}/`);
+    assert.equal(api.status, 404);
+    assert.equal(((await api.json()) as { error: { code: string } }).error.code, 'app.not_found');
+  });
+
+  test('anonymous: public paths pass, private paths redirect browsers and refuse API clients', async () => {
+    assert.equal((await daemon.fetch(daemon.appUrl('echo', '/public/x'))).status, 200);
+    const browser = await daemon.fetch(daemon.appUrl('echo', '/private/page?x=1'), { headers: { accept: 'text/html,application/xhtml+xml' } });
+    assert.equal(browser.status, 302);
+    const location = new URL(browser.headers.get('location')!);
+    assert.equal(location.origin, daemon.baseUrl);
+    assert.equal(location.pathname, '/login');
+    assert.equal(location.searchParams.get('app'), 'echo');
+    assert.equal(location.searchParams.get('return'), '/private/page?x=1');
+    const api = await daemon.fetch(daemon.appUrl('echo', '/private/page'), { headers: { accept: 'application/json' } });
+    assert.equal(api.status, 401);
+    assert.equal(((await api.json()) as { error: { code: string } }).error.code, 'auth.required');
+  });
+
+  test('sign-in hands the user to the app origin with identity headers and a verifiable JWS', async () => {
+    const response = await daemon.fetch(daemon.appUrl('echo', '/private/page'), { headers: { cookie } });
+    assert.equal(response.status, 200);
+    const echo = (await response.json()) as Echo;
+    assert.equal(echo.headers['plinth-user-email'], 'ada@example.com');
+    assert.equal(decodeURIComponent(echo.headers['plinth-user-name']!), 'Ada Lovelace');
+    assert.equal(echo.headers['plinth-client-ip'], '127.0.0.1');
+    assert.match(echo.headers['plinth-request-id']!, /^[0-9a-f-]{36}$/);
+    const jwks = createRemoteJWKSet(new URL(`${daemon.baseUrl}/.well-known/jwks.json`));
+    const { payload, protectedHeader } = await jwtVerify(echo.headers['plinth-identity']!, jwks, { audience: 'echo', issuer: daemon.baseUrl });
+    assert.equal(protectedHeader.alg, 'EdDSA');
+    assert.equal(payload.sub, echo.headers['plinth-user-id']);
+    assert.equal(payload.email, 'ada@example.com');
+    await assert.rejects(jwtVerify(echo.headers['plinth-identity']!, jwks, { audience: 'hello' }), /aud/);
+  });
+
+  test('the handoff code works once and only for its app; a misdirected code is burned', async () => {
+    const handoffUrl = async () => {
+      const body = new URLSearchParams({ email: 'ada@example.com', password: 'correct horse battery', app: 'echo', return: '/' });
+      const login = await daemon.fetch(`${daemon.baseUrl}/login`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      return new URL(login.headers.get('location')!);
+    };
+    const misdirected = await handoffUrl();
+    assert.equal(misdirected.host, `echo.localhost:${daemon.port}`);
+    const onOtherApp = new URL(misdirected);
+    onOtherApp.host = `hello.localhost:${daemon.port}`;
+    assert.equal((await daemon.fetch(onOtherApp.href)).status, 401);
+    assert.equal((await daemon.fetch(misdirected.href)).status, 401);
+
+    const handoff = await handoffUrl();
+    const first = await daemon.fetch(handoff.href);
+    assert.equal(first.status, 302);
+    assert.match(first.headers.get('set-cookie') ?? '', /^plinth_app_session=pla_[\w-]+; Path=\/; HttpOnly; SameSite=Lax/);
+    assert.doesNotMatch(first.headers.get('set-cookie') ?? '', /Domain=/i);
+    assert.equal((await daemon.fetch(handoff.href)).status, 401);
+  });
+
+  test('a wrong password is refused and sets no cookie', async () => {
+    const body = new URLSearchParams({ email: 'ada@example.com', password: 'wrong password!' });
+    const login = await daemon.fetch(`${daemon.baseUrl}/login`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(login.status, 401);
+    assert.equal(login.headers.get('set-cookie'), null);
+  });
+
+  test('an open redirect through the return path is not possible', async () => {
+    const body = new URLSearchParams({ email: 'ada@example.com', password: 'correct horse battery', return: '//evil.example/x' });
+    const login = await daemon.fetch(`${daemon.baseUrl}/login`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(login.status, 302);
+    assert.equal(login.headers.get('location'), '/');
+  });
+
+  test('platform cookies never reach the app, while the app\'s own cookies do', async () => {
+    const response = await daemon.fetch(daemon.appUrl('echo', '/private/page'), {
+      headers: { cookie: `theme=dark; ${cookie}; plinth_session=stolen` },
+    });
+    const echo = (await response.json()) as Echo;
+    assert.equal(echo.headers.cookie, 'theme=dark');
+  });
+
+  test('client-sent Plinth-* headers and X-Forwarded-For from an untrusted peer are ignored', async () => {
+    const response = await daemon.fetch(daemon.appUrl('echo', '/public/x'), {
+      headers: { 'plinth-user-id': 'root', 'Plinth-User-Email': 'boss@example.com', 'plinth-identity': 'forged', 'plinth-anything': '1', 'x-forwarded-for': '203.0.113.9' },
+    });
+    const echo = (await response.json()) as Echo;
+    assert.equal(echo.headers['plinth-user-id'], undefined);
+    assert.equal(echo.headers['plinth-user-email'], undefined);
+    assert.equal(echo.headers['plinth-identity'], undefined);
+    assert.equal(echo.headers['plinth-anything'], undefined);
+    assert.equal(echo.headers['plinth-client-ip'], '127.0.0.1');
+    assert.equal(echo.headers['x-forwarded-for'], '127.0.0.1');
+  });
+
+  test('bearer tokens are scoped to one app and never forwarded', async () => {
+    const created = daemon.cli(['tokens', 'create', '--user', 'ada@example.com', '--app', 'echo']);
+    assert.equal(created.status, 0, created.stderr);
+    const token = created.stdout.trim();
+    assert.match(token, /^plt_/);
+    const ok = await daemon.fetch(daemon.appUrl('echo', '/private/api'), { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(ok.status, 200);
+    const echo = (await ok.json()) as Echo;
+    assert.equal(echo.headers['plinth-user-email'], 'ada@example.com');
+    assert.equal(echo.headers.authorization, undefined);
+    const other = await daemon.fetch(daemon.appUrl('hello', '/me'), { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(other.status, 403);
+    assert.equal(((await other.json()) as { error: { code: string } }).error.code, 'auth.wrong_app');
+    const forged = await daemon.fetch(daemon.appUrl('echo', '/private/api'), { headers: { authorization: `Bearer plt_${'A'.repeat(43)}` } });
+    assert.equal(forged.status, 401);
+    // An app's own Authorization scheme is its business and passes through.
+    const own = await daemon.fetch(daemon.appUrl('echo', '/public/x'), { headers: { authorization: 'Basic YTpi' } });
+    assert.equal(((await own.json()) as Echo).headers.authorization, 'Basic YTpi');
+  });
+
+  test('reserved paths are unreachable from outside, however they are spelled', async () => {
+    for (const path of ['/after-update', '/.plinth/x', '/.plinth/events/socket', '/%2eplinth/x', '/.PLINTH/x', '//after-update', '/public/../after-update', '/AFTER-UPDATE']) {
+      for (const method of ['GET', 'POST']) {
+        const response = await daemon.fetch(daemon.appUrl('echo', path), { method, headers: { cookie } });
+        assert.equal(response.status, 404, `${method} ${path}`);
+      }
+    }
+  });
+
+  test('the platform API tells the app who it is', async () => {
+    const response = await daemon.fetch(daemon.appUrl('echo', '/public/info'));
+    assert.equal(response.status, 200);
+    const info = (await response.json()) as Record<string, string>;
+    assert.equal(info.appId, 'echo');
+    assert.equal(info.version, '1.0.0');
+    assert.equal(info.appUrl, `http://echo.localhost:${daemon.port}`);
+    assert.equal(info.baseUrl, daemon.baseUrl);
+    assert.match(info.installationId!, /^[0-9a-f-]{36}$/);
+  });
+});

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { isPublicPath } from '../apps/manifest.js';
+import { authenticateAppRequest } from '../identity/authenticate.js';
+import type { IdentitySigner } from '../identity/identity-signer.js';
+import { APP_SESSION_MS } from '../identity/limits.js';
+import type { SessionStore } from '../identity/sessions.js';
+import type { User, UserStore } from '../identity/users.js';
+import type { Supervisor } from '../runtime/supervisor.js';
+import { RETRY_AFTER_SECONDS } from '../runtime/limits.js';
+import type { ClientAddress, ClientIpResolver } from './client-ip.js';
+import { APP_COOKIE, sessionCookie, withoutPlatformCookies } from './cookies.js';
+import { redirect, requestUrl, sendError, wantsHtml } from './respond.js';
+
+export interface AppProxyDeps {
+  readonly supervisor: Supervisor;
+  readonly sessions: SessionStore;
+  readonly users: UserStore;
+  readonly signer: IdentitySigner;
+  readonly baseUrl: URL;
+  readonly clientIp: ClientIpResolver;
+}
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the platform owns are never forwarded. */
+const DROPPED_REQUEST_HEADERS = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'cookie',
+]);
+const DROPPED_RESPONSE_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade']);
+
+/**
+ * `/.plinth/*` belongs to the platform and `/after-update` is the platform's
+ * call into the new version; neither is reachable from outside. Checked on the
+ * normalised, lower-cased path, so `%2e`, `//` and case tricks match too.
+ */
+export function isReservedPath(pathname: string): boolean {
+  let decoded = pathname;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    // Malformed escapes: judge the raw path alone.
+  }
+  return [pathname, decoded].some((p) => {
+    const path = p.toLowerCase().replace(/\/{2,}/g, '/');
+    return path === '/.plinth' || path.startsWith('/.plinth/') || path === '/after-update' || path === '/after-update/';
+  });
+}
+
+/** The only place a return path is accepted: same-origin absolute paths, never `//host` or `/\host`. */
+export function safeReturnPath(value: string | null | undefined): string {
+  return value && value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/\\') ? value : '/';
+}
+
+export function createAppProxy(deps: AppProxyDeps) {
+  async function forwardHeaders(req: IncomingMessage, appId: string, user: User | null, client: ClientAddress): Promise<IncomingHttpHeaders> {
+    const headers: IncomingHttpHeaders = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (DROPPED_REQUEST_HEADERS.has(name) || name.startsWith('plinth-')) continue;
+      if (name === 'authorization' && user && typeof value === 'string' && /^bearer\s+plt_/i.test(value)) continue;
+      headers[name] = value;
+    }
+    const cookie = withoutPlatformCookies(req.headers.cookie);
+    if (cookie) headers.cookie = cookie;
+    // Prior hops are kept only when a trusted proxy vouched for them.
+    headers['x-forwarded-for'] = client.viaTrustedProxy ? `${req.headers['x-forwarded-for']}, ${req.socket.remoteAddress}` : client.ip;
+    headers['x-forwarded-proto'] = deps.baseUrl.protocol.replace(':', '');
+    headers['x-forwarded-host'] = req.headers.host;
+    headers['plinth-client-ip'] = client.ip;
+    headers['plinth-request-id'] = randomUUID();
+    if (user) {
+      headers['plinth-user-id'] = user.id;
+      headers['plinth-user-name'] = encodeURIComponent(user.name);
+      headers['plinth-user-email'] = user.email;
+      headers['plinth-user-roles'] = user.isAdmin ? 'admin' : '';
+      headers['plinth-identity'] = await deps.signer.sign(user, appId);
+    }
+    return headers;
+  }
+
+  function handoff(req: IncomingMessage, res: ServerResponse, appId: string, url: URL): void {
+    const session = deps.sessions.consume('handoff', url.searchParams.get('code') ?? '');
+    if (!session || session.appId !== appId) {
+      sendError(res, { code: 'auth.invalid_token', message: 'this sign-in link is invalid, used or expired; sign in again' });
+      return;
+    }
+    const cookie = deps.sessions.issue('app', session.userId, APP_SESSION_MS, { appId });
+    redirect(res, safeReturnPath(session.returnTo), {
+      'set-cookie': sessionCookie(APP_COOKIE, cookie, APP_SESSION_MS, deps.baseUrl.protocol === 'https:'),
+    });
+  }
+
+  function signInUrl(appId: string, returnPath: string): string {
+    const url = new URL('/login', deps.baseUrl);
+    url.searchParams.set('app', appId);
+    url.searchParams.set('return', returnPath);
+    return url.href;
+  }
+
+  return async function handleApp(req: IncomingMessage, res: ServerResponse, appId: string): Promise<void> {
+    const deployment = deps.supervisor.deployment(appId);
+    if (!deployment) return sendError(res, { code: 'app.not_found', message: `no app ${appId} is installed here` });
+    const url = requestUrl(req);
+    if (url.pathname === '/.plinth/handoff' && req.method === 'GET') return handoff(req, res, appId, url);
+    if (isReservedPath(url.pathname)) return sendError(res, { code: 'http.not_found', message: `${url.pathname} is not found` });
+
+    const identity = authenticateAppRequest(req, appId, deps.sessions, deps.users);
+    if (identity.kind === 'refused') return sendError(res, identity.error);
+    const user = identity.kind === 'user' ? identity.user : null;
+    if (!user && !isPublicPath(deployment.manifest, url.pathname)) {
+      if (wantsHtml(req)) return redirect(res, signInUrl(appId, `${url.pathname}${url.search}`));
+      return sendError(res, { code: 'auth.required', message: `sign in to use ${url.pathname}; send a bearer token or sign in at ${deps.baseUrl.origin}/login` });
+    }
+    const client = deps.clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    // The app gets exactly the path that was checked above.
+    const target = `${url.pathname}${url.search}`;
+    await proxy(req, res, appId, target, await forwardHeaders(req, appId, user, client), deployment.manifest.limits.requestTimeoutMs);
+  };
+
+  async function proxy(req: IncomingMessage, res: ServerResponse, appId: string, target: string, headers: IncomingHttpHeaders, timeoutMs: number): Promise<void> {
+    const lease = await deps.supervisor.acquire(appId);
+    if (!lease.ok) {
+      const retry: Record<string, string> = lease.error.code === 'app.overloaded' ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {};
+      return sendError(res, lease.error, retry);
+    }
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    res.once('close', () => { clearTimeout(timer); lease.value.release(); abort.abort(); });
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    try {
+      const upstream = await lease.value.pool.request({
+        path: target,
+        method: (req.method ?? 'GET') as 'GET',
+        headers: headers as Record<string, string>,
+        body: hasBody ? req : null,
+        signal: abort.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const outHeaders: Record<string, string | string[]> = {};
+      for (const [name, value] of Object.entries(upstream.headers)) {
+        if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name)) outHeaders[name] = value;
+      }
+      res.writeHead(upstream.statusCode, outHeaders);
+      await pipeline(upstream.body, res);
+    } catch (error) {
+      if (abort.signal.aborted && !res.writableEnded && !res.destroyed) {
+        return sendError(res, { code: 'app.timeout', message: `${appId} did not answer within ${timeoutMs} ms` });
+      }
+      sendError(res, { code: 'app.bad_gateway', message: `${appId} failed to answer: ${(error as Error).message}` });
+    }
+  }
+}

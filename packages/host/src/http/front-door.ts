@@ -1,0 +1,65 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { notFoundPage } from './pages.js';
+import { sendError, sendHtml, wantsHtml } from './respond.js';
+
+export type HostHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export interface FrontDoorDeps {
+  /** The console's host, e.g. `localhost:8080`; apps live at `<app>.<baseHost>`. */
+  readonly baseHost: string;
+  readonly console: HostHandler;
+  readonly app: (req: IncomingMessage, res: ServerResponse, appId: string) => Promise<void>;
+  readonly appExists: (appId: string) => boolean;
+  readonly log: Logger;
+}
+
+const APP_LABEL = /^[a-z][a-z0-9-]{1,30}$/;
+
+/** Routes by Host: the console on the base host, each app on its own subdomain, a 404 page for the rest. */
+export function createFrontDoor(deps: FrontDoorDeps) {
+  const appSuffix = `.${deps.baseHost}`;
+  const inFlight = new Set<ServerResponse>();
+
+  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (host === deps.baseHost) return deps.console(req, res);
+    if (host.endsWith(appSuffix)) {
+      const label = host.slice(0, -appSuffix.length);
+      if (APP_LABEL.test(label) && deps.appExists(label)) return deps.app(req, res, label);
+    }
+    if (wantsHtml(req)) return sendHtml(res, 404, notFoundPage(host));
+    sendError(res, { code: 'app.not_found', message: `no app answers at host ${host || '(none)'}` });
+  }
+
+  const server: Server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+    dispatch(req, res).catch((error: unknown) => {
+      deps.log.error({ err: error, url: req.url, host: req.headers.host }, 'front door: unhandled error');
+      sendError(res, { code: 'platform.internal', message: 'the platform failed to handle this request' });
+    });
+  });
+
+  return {
+    server,
+    listen(port: number, host: string): Promise<number> {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject).listen(port, host, () => {
+          const address = server.address();
+          resolve(typeof address === 'object' && address ? address.port : port);
+        });
+      });
+    },
+    /** Stops accepting, lets in-flight requests finish for up to `drainMs`, then closes what is left. */
+    async close(drainMs: number): Promise<void> {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = setTimeout(() => server.closeAllConnections(), drainMs);
+      await closed;
+      clearTimeout(deadline);
+    },
+    inFlightCount: () => inFlight.size,
+  };
+}
+export type FrontDoor = ReturnType<typeof createFrontDoor>;

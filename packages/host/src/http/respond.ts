@@ -1,0 +1,116 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PlinthError } from '../support/result.js';
+
+/**
+ * The one table from error codes to HTTP statuses (STYLE §6). Codes not listed
+ * here fall back by their suffix, then to 400.
+ */
+const STATUS_BY_CODE: Record<string, number> = {
+  'auth.required': 401,
+  'auth.invalid_token': 401,
+  'auth.wrong_app': 403,
+  'auth.forbidden': 403,
+  'auth.bad_credentials': 401,
+  'admin.unauthorized': 401,
+  'app.not_found': 404,
+  'app.exists': 409,
+  'app.unavailable': 503,
+  'app.overloaded': 503,
+  'app.timeout': 504,
+  'app.bad_gateway': 502,
+  'http.not_found': 404,
+  'http.method_not_allowed': 405,
+  'http.body_too_large': 413,
+  'http.bad_request': 400,
+  'package.too_large': 413,
+  'package.signer_mismatch': 409,
+  'users.exists': 409,
+  'users.not_found': 404,
+  'platform.internal': 500,
+};
+
+export function statusFor(code: string): number {
+  const exact = STATUS_BY_CODE[code];
+  if (exact) return exact;
+  if (code.endsWith('.not_found')) return 404;
+  if (code.endsWith('.too_large')) return 413;
+  return 400;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** Every API error has the shape `{ error: { code, message } }`, never a stack trace. */
+export function sendError(res: ServerResponse, error: PlinthError, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = { error: error.details ? { code: error.code, message: error.message, details: error.details } : { code: error.code, message: error.message } };
+  sendJson(res, statusFor(error.code), body, headers);
+}
+
+export function sendHtml(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(html),
+    'cache-control': 'no-store',
+    'x-frame-options': 'DENY',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    ...headers,
+  });
+  res.end(html);
+}
+
+export function redirect(res: ServerResponse, location: string, headers: Record<string, string | string[]> = {}): void {
+  res.writeHead(302, { location, 'cache-control': 'no-store', 'content-length': 0, ...headers });
+  res.end();
+}
+
+/** Browsers get pages and redirects; API clients get JSON. Decided by what the client accepts. */
+export function wantsHtml(req: IncomingMessage): boolean {
+  const accept = req.headers.accept ?? '';
+  return req.method === 'GET' && accept.includes('text/html');
+}
+
+/** Reads a whole body up to `bytesMax`; returns null and stops reading once the cap is passed. */
+export async function readBody(req: IncomingMessage, bytesMax: number): Promise<Buffer | null> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > bytesMax) return null;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > bytesMax) {
+      req.destroy();
+      return null;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The request target as a URL. Origin-form targets are prefixed rather than
+ * resolved, so `//after-update` stays a path instead of becoming a host.
+ */
+export function requestUrl(req: IncomingMessage): URL {
+  const target = req.url ?? '/';
+  try {
+    return target.startsWith('/') ? new URL(`http://request${target}`) : new URL(target);
+  } catch {
+    return new URL('http://request/');
+  }
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,18 @@
+/** How long a console sign-in lasts; matches what users expect of "remember me" on a self-hosted box. */
+export const CONSOLE_SESSION_MS = 30 * 24 * 3600_000;
+/** App-origin sessions live as long as the console session they came from. */
+export const APP_SESSION_MS = CONSOLE_SESSION_MS;
+/** A handoff code only has to survive one redirect; short so a leaked URL is useless. */
+export const HANDOFF_CODE_MS = 60_000;
+/** The printed admin sign-in link: long enough for an operator to read the log the next morning. */
+export const LOGIN_LINK_MS = 24 * 3600_000;
+/** Bearer tokens for scripts and mobile apps; revocable, so long-lived. */
+export const BEARER_TOKEN_MS = 365 * 24 * 3600_000;
+/** The Plinth-Identity JWS is minted per request; a short life limits replay of a logged header. */
+export const IDENTITY_JWS_SECONDS = 120;
+/** scrypt cost (N=2^15, r=8, p=1): about 50 ms here, OWASP's floor for scrypt. */
+export const SCRYPT_N = 1 << 15;
+export const PASSWORD_CHARS_MIN = 8;
+export const PASSWORD_CHARS_MAX = 1024;
+/** Sign-in bodies are tiny forms; anything larger is not a sign-in. */
+export const LOGIN_BODY_BYTES_MAX = 16 * 1024;

@@ -1,0 +1,16 @@
+import { page } from '../http/pages.js';
+import { escapeHtml } from '../http/respond.js';
+
+export function signInPage(opts: { app: string | null; returnTo: string | null; error: string | null }): string {
+  const hidden = [
+    opts.app ? `<input type="hidden" name="app" value="${escapeHtml(opts.app)}">` : '',
+    opts.returnTo ? `<input type="hidden" name="return" value="${escapeHtml(opts.returnTo)}">` : '',
+  ].join('');
+  const error = opts.error ? `<p class="error" role="alert">${escapeHtml(opts.error)}</p>` : '';
+  const target = opts.app ? `<p>to continue to <strong>${escapeHtml(opts.app)}</strong></p>` : '';
+  return page('Sign in', `<h1>Sign in</h1>${target}${error}<form method="post" action="/login">${hidden}
+<label>Email <input name="email" type="email" autocomplete="username" required autofocus></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Sign in</button></form>`);
+}
+

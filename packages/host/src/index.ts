@@ -1,0 +1,5 @@
+export { startDaemon, type Daemon } from './main.js';
+export { loadConfig, ConfigError, type Config } from './config.js';
+export * from './apps/manifest.js';
+export * from './apps/package-archive.js';
+export * from './support/result.js';

@@ -1,0 +1,96 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import workerd from 'workerd';
+import { pino, type Logger } from 'pino';
+import { createAppRegistry } from './apps/app-registry.js';
+import { appPaths, createInstaller } from './apps/installer.js';
+import { createEgressProxy } from './capabilities/egress/index.js';
+import { createInfoCapability } from './capabilities/info/index.js';
+import type { Config } from './config.js';
+import { createAdminApi } from './http/admin-api.js';
+import { createAppProxy } from './http/app-proxy.js';
+import { createClientIpResolver } from './http/client-ip.js';
+import { createConsole } from './http/console.js';
+import { createFrontDoor } from './http/front-door.js';
+import { loadIdentitySigner } from './identity/identity-signer.js';
+import { LOGIN_LINK_MS } from './identity/limits.js';
+import { createIdentityRoutes } from './identity/routes.js';
+import { createSessionStore } from './identity/sessions.js';
+import { newSecret } from './identity/tokens.js';
+import { createUserStore } from './identity/users.js';
+import { createPlatformApi } from './platform/platform-api.js';
+import { detectIsolation } from './runtime/app-process.js';
+import { createAppLogs } from './runtime/app-logs.js';
+import { createSupervisor } from './runtime/supervisor.js';
+import { openControlPlane } from './store/control-plane.js';
+
+/** In-flight requests get this long to finish on shutdown before their connections are cut. */
+const SHUTDOWN_DRAIN_MS = 10_000;
+const FIRST_ADMIN_EMAIL = 'admin@localhost';
+
+/** The operator's credential for the admin API: from PLINTH_ADMIN_TOKEN, else `<data>/admin.token` (0600). */
+function adminToken(dataDir: string, env: NodeJS.ProcessEnv): string {
+  if (env.PLINTH_ADMIN_TOKEN) return env.PLINTH_ADMIN_TOKEN;
+  const path = join(dataDir, 'admin.token');
+  if (!existsSync(path)) writeFileSync(path, `${newSecret('pladm_')}\n`, { mode: 0o600, flag: 'wx' });
+  return readFileSync(path, 'utf8').trim();
+}
+
+/** The composition root: builds each part with explicit dependencies, then starts serving. */
+export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: Logger = pino({ level: env.PLINTH_LOG_LEVEL ?? 'info' })) {
+  const now = () => Date.now();
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const firstStart = !existsSync(join(config.dataDir, 'control.db'));
+  const db = openControlPlane(join(config.dataDir, 'control.db'));
+  const users = createUserStore(db, now);
+  const sessions = createSessionStore(db, now);
+  const signer = await loadIdentitySigner(join(config.dataDir, 'identity-key.json'), config.baseUrl.origin, now);
+  const logs = createAppLogs((appId) => appPaths(config.dataDir, appId).logs, now);
+  const appUrl = (appId: string) => `${config.baseUrl.protocol}//${appId}.${config.baseHost}`;
+
+  const registry = createAppRegistry(db);
+  const info = createInfoCapability((appId) => {
+    const app = registry.get(appId);
+    return app && { appId, version: app.version, installationId: app.installationId, appUrl: appUrl(appId), baseUrl: config.baseUrl.origin };
+  });
+  const platformApi = createPlatformApi([info], (appId, error) => log.error({ err: error, appId }, 'platform API bug'));
+  const isolation = detectIsolation(config.isolation);
+  const supervisor = createSupervisor({
+    runRoot: join(config.dataDir, 'run'), isolation, workerdBinary: workerd.default, idleStopMs: config.idleStopMs, logs, now,
+    platformHandler: (appId, req, res) => void platformApi(appId, req, res),
+    egressHandler: createEgressProxy(),
+  });
+  const installer = createInstaller({ db, registry, dataDir: config.dataDir, supervisor, now, onUninstall: (appId) => sessions.removeForApp(appId) });
+  await installer.loadAll();
+
+  const identity = createIdentityRoutes({ users, sessions, signer, baseUrl: config.baseUrl, appExists: (id) => registry.get(id) !== undefined });
+  const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, registry, supervisor, users, sessions, logs, appUrl });
+  const frontDoor = createFrontDoor({
+    baseHost: config.baseHost, log, appExists: (id) => supervisor.has(id),
+    console: createConsole({ identity, admin, registry, appUrl }),
+    app: createAppProxy({ supervisor, sessions, users, signer, baseUrl: config.baseUrl, clientIp: createClientIpResolver(config.trustedProxies) }),
+  });
+  const port = await frontDoor.listen(config.port, config.listenHost);
+  log.info({ port, baseUrl: config.baseUrl.origin, isolation, data: config.dataDir }, 'plinth is serving');
+
+  return {
+    port, firstStart, installer, registry, users, supervisor,
+    /** A single-use link that signs the first admin in; created with that admin on first start. */
+    async adminSignInLink(): Promise<string> {
+      let admin = users.findByEmail(FIRST_ADMIN_EMAIL);
+      if (!admin) {
+        const added = await users.add({ email: FIRST_ADMIN_EMAIL, name: 'Admin', admin: true });
+        if (!added.ok) throw new Error(added.error.message);
+        admin = added.value;
+      }
+      return `${config.baseUrl.origin}/login/link?code=${sessions.issue('login_link', admin.id, LOGIN_LINK_MS)}`;
+    },
+    async stop(): Promise<void> {
+      log.info('plinth is stopping: draining requests');
+      await frontDoor.close(SHUTDOWN_DRAIN_MS);
+      await supervisor.stopAll();
+      db.close();
+    },
+  };
+}
+export type Daemon = Awaited<ReturnType<typeof startDaemon>>;

@@ -1,0 +1,30 @@
+/** Time allowed from spawn to a listening app socket; workerd needs ~150 ms here, so 10 s means it is stuck. */
+export const START_MS_MAX = 10_000;
+/** How often the supervisor polls for the app socket while starting: small, as it sits on cold-start latency. */
+export const START_POLL_MS = 3;
+/** Grace given to a process between SIGTERM and SIGKILL on stop. */
+export const STOP_GRACE_MS = 2_000;
+/** First delay before restarting a crashed process; doubled per consecutive crash. */
+export const RESTART_BACKOFF_MS_MIN = 100;
+/** Cap on the restart delay, so a fixed app comes back within this time. */
+export const RESTART_BACKOFF_MS_MAX = 10_000;
+/** A process that ran this long without crashing resets the backoff. */
+export const CRASH_WINDOW_MS = 60_000;
+/** How often RSS is read from /proc to enforce `limits.memoryMb`. */
+export const MEMORY_POLL_MS = 1_000;
+/** How often idle processes are looked for. */
+export const IDLE_SWEEP_MS = 1_000;
+/** Requests may wait this long for a free slot under `limits.concurrency` before a 503. */
+export const QUEUE_WAIT_MS_MAX = 2_000;
+/** Waiting requests per app, as a multiple of its concurrency limit; more than that is a flood. */
+export const QUEUE_LENGTH_FACTOR = 4;
+/** Seconds a client is told to wait after a 503 from the concurrency cap. */
+export const RETRY_AFTER_SECONDS = 1;
+/** Console log file size before it is rotated to `console.log.1`; two files bound disk use per app. */
+export const LOG_FILE_BYTES_MAX = 8 * 1024 * 1024;
+/** A single console line longer than this is cut, so one huge log call cannot fill the file. */
+export const LOG_LINE_CHARS_MAX = 8 * 1024;
+/** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
+export const UNIX_SOCKET_PATH_CHARS_MAX = 107;
+/** compatibilityDate given to every app's workerd; bump it deliberately, it changes runtime behaviour. */
+export const WORKERD_COMPATIBILITY_DATE = '2025-09-01';

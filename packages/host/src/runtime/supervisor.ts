@@ -1,0 +1,240 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import type { Manifest } from '../apps/manifest.js';
+import { fail, ok, type Result } from '../support/result.js';
+import { AppProcess, type Isolation } from './app-process.js';
+import type { AppLogs } from './app-logs.js';
+import { ConcurrencyGate } from './concurrency-gate.js';
+import {
+  CRASH_WINDOW_MS, IDLE_SWEEP_MS, MEMORY_POLL_MS, QUEUE_LENGTH_FACTOR, QUEUE_WAIT_MS_MAX,
+  RESTART_BACKOFF_MS_MAX, RESTART_BACKOFF_MS_MIN, UNIX_SOCKET_PATH_CHARS_MAX,
+} from './limits.js';
+import { workerdConfig } from './workerd-config.js';
+
+export interface Deployment {
+  readonly appId: string;
+  readonly version: string;
+  readonly versionDir: string;
+  readonly manifest: Manifest;
+}
+
+export type SocketHandler = (appId: string, req: IncomingMessage, res: ServerResponse) => void;
+
+export interface SupervisorDeps {
+  readonly runRoot: string;
+  readonly isolation: Isolation;
+  readonly workerdBinary: string;
+  readonly idleStopMs: number;
+  readonly logs: AppLogs;
+  readonly platformHandler: SocketHandler;
+  readonly egressHandler: SocketHandler;
+  readonly now: () => number;
+}
+
+export type AppState = 'stopped' | 'starting' | 'running';
+
+export interface AppStatus {
+  readonly state: AppState;
+  readonly pid: number | null;
+  readonly rssBytes: number;
+  readonly inFlight: number;
+  readonly restarts: number;
+}
+
+/** A slot to send one request to a running app; `release` when its response has ended. */
+export interface AppLease {
+  readonly pool: Pool;
+  readonly release: () => void;
+}
+
+export type DispatchErrorCode = 'app.not_found' | 'app.overloaded' | 'app.unavailable';
+
+interface Runtime {
+  readonly deployment: Deployment;
+  readonly sockets: { dir: string; app: string; platform: string; egress: string };
+  readonly servers: Server[];
+  readonly gate: ConcurrencyGate;
+  readonly pool: Pool;
+  process: AppProcess | null;
+  starting: Promise<void> | null;
+  state: AppState;
+  lastActivity: number;
+  startedAt: number;
+  consecutiveCrashes: number;
+  restarts: number;
+  nextStartAt: number;
+}
+
+/**
+ * Owns one workerd process per running app: starts it on demand, stops it when
+ * idle (scale to zero), restarts it after a crash with backoff, and kills it past
+ * `limits.memoryMb`.
+ */
+export function createSupervisor(deps: SupervisorDeps) {
+  const runtimes = new Map<string, Runtime>();
+  const event = (appId: string, text: string) => deps.logs.append(appId, 'platform', text);
+
+  function socketPaths(appId: string) {
+    const dir = join(deps.runRoot, appId);
+    const paths = { dir, app: join(dir, 'app.sock'), platform: join(dir, 'platform.sock'), egress: join(dir, 'egress.sock') };
+    if (paths.platform.length > UNIX_SOCKET_PATH_CHARS_MAX) {
+      throw new Error(`socket path ${paths.platform} is longer than ${UNIX_SOCKET_PATH_CHARS_MAX} characters; choose a shorter --data folder`);
+    }
+    return paths;
+  }
+
+  async function listen(path: string, appId: string, handler: SocketHandler): Promise<Server> {
+    rmSync(path, { force: true });
+    // workerd's proxy-style egress sends absolute-form request lines without Host.
+    const server = createServer({ requireHostHeader: false }, (req, res) => handler(appId, req, res));
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
+    return server;
+  }
+
+  async function load(deployment: Deployment): Promise<void> {
+    const { appId } = deployment;
+    if (runtimes.has(appId)) await unload(appId);
+    const paths = socketPaths(appId);
+    mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+    writeFileSync(join(deployment.versionDir, 'workerd.capnp'), workerdConfig(paths));
+    const servers = [
+      await listen(paths.platform, appId, deps.platformHandler),
+      await listen(paths.egress, appId, deps.egressHandler),
+    ];
+    const { concurrency } = deployment.manifest.limits;
+    runtimes.set(appId, {
+      deployment, sockets: paths, servers,
+      gate: new ConcurrencyGate(concurrency, concurrency * QUEUE_LENGTH_FACTOR, QUEUE_WAIT_MS_MAX),
+      pool: new Pool('http://app', { socketPath: paths.app, connections: concurrency }),
+      process: null, starting: null, state: 'stopped',
+      lastActivity: deps.now(), startedAt: 0, consecutiveCrashes: 0, restarts: 0, nextStartAt: 0,
+    });
+  }
+
+  async function unload(appId: string): Promise<void> {
+    const runtime = runtimes.get(appId);
+    if (!runtime) return;
+    runtimes.delete(appId);
+    await runtime.process?.stop();
+    await runtime.pool.destroy();
+    for (const server of runtime.servers) server.close();
+    rmSync(runtime.sockets.dir, { recursive: true, force: true });
+  }
+
+  function ensureStarted(runtime: Runtime): Promise<void> {
+    if (runtime.state === 'running') return Promise.resolve();
+    runtime.starting ??= startProcess(runtime).finally(() => { runtime.starting = null; });
+    return runtime.starting;
+  }
+
+  async function startProcess(runtime: Runtime): Promise<void> {
+    const { appId, versionDir } = runtime.deployment;
+    const wait = runtime.nextStartAt - deps.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    runtime.state = 'starting';
+    const process: AppProcess = new AppProcess({
+      workerdBinary: deps.workerdBinary, isolation: deps.isolation, versionDir,
+      runDir: runtime.sockets.dir, appSocket: runtime.sockets.app,
+      onOutput: (stream, line) => deps.logs.append(appId, stream, line),
+      onExit: ({ code, signal, expected }) => onExit(runtime, process, expected, `code ${code}, signal ${signal}`),
+    });
+    runtime.process = process;
+    const begun = deps.now();
+    try {
+      await process.start();
+    } catch (error) {
+      runtime.process = null;
+      runtime.state = 'stopped';
+      noteCrash(runtime);
+      event(appId, `runtime.start_failed: ${(error as Error).message}`);
+      throw error;
+    }
+    runtime.state = 'running';
+    runtime.startedAt = deps.now();
+    runtime.lastActivity = runtime.startedAt;
+    event(appId, `runtime.started pid=${process.pid} isolation=${deps.isolation} in ${runtime.startedAt - begun} ms`);
+  }
+
+  function noteCrash(runtime: Runtime): void {
+    if (deps.now() - runtime.startedAt > CRASH_WINDOW_MS) runtime.consecutiveCrashes = 0;
+    runtime.consecutiveCrashes++;
+    const delay = Math.min(RESTART_BACKOFF_MS_MIN * 2 ** (runtime.consecutiveCrashes - 1), RESTART_BACKOFF_MS_MAX);
+    runtime.nextStartAt = deps.now() + delay;
+  }
+
+  function onExit(runtime: Runtime, process: AppProcess, expected: boolean, how: string): void {
+    if (runtime.process !== process) return;
+    runtime.process = null;
+    const wasRunning = runtime.state === 'running';
+    runtime.state = 'stopped';
+    if (expected || !wasRunning) return;
+    runtime.restarts++;
+    noteCrash(runtime);
+    event(runtime.deployment.appId, `runtime.crashed (${how}); restarts on the next request after ${runtime.nextStartAt - deps.now()} ms`);
+  }
+
+  async function acquire(appId: string): Promise<Result<AppLease, DispatchErrorCode>> {
+    const runtime = runtimes.get(appId);
+    if (!runtime) return fail('app.not_found', `no app ${appId} is installed`);
+    const release = await runtime.gate.acquire();
+    if (!release) {
+      return fail('app.overloaded', `${appId} is at its concurrency limit of ${runtime.deployment.manifest.limits.concurrency}; retry shortly`);
+    }
+    try {
+      await ensureStarted(runtime);
+    } catch (error) {
+      release();
+      return fail('app.unavailable', `${appId} could not be started: ${(error as Error).message}`);
+    }
+    runtime.lastActivity = deps.now();
+    return ok({ pool: runtime.pool, release: () => { runtime.lastActivity = deps.now(); release(); } });
+  }
+
+  async function stopRuntime(runtime: Runtime, reason: string): Promise<void> {
+    if (!runtime.process) return;
+    event(runtime.deployment.appId, reason);
+    await runtime.process.stop();
+  }
+
+  const idleTimer = setInterval(() => {
+    for (const runtime of runtimes.values()) {
+      const idleMs = deps.now() - runtime.lastActivity;
+      if (runtime.state === 'running' && runtime.gate.inFlight === 0 && idleMs >= deps.idleStopMs) {
+        void stopRuntime(runtime, `runtime.idle_stop after ${idleMs} ms idle`);
+      }
+    }
+  }, Math.min(IDLE_SWEEP_MS, deps.idleStopMs));
+  const memoryTimer = setInterval(() => {
+    for (const runtime of runtimes.values()) {
+      const limitBytes = runtime.deployment.manifest.limits.memoryMb * 1024 * 1024;
+      const rss = runtime.process?.rssBytes() ?? 0;
+      if (runtime.state === 'running' && rss > limitBytes) {
+        event(runtime.deployment.appId, `runtime.memory_exceeded rss=${rss} limit=${limitBytes}; killed`);
+        runtime.process?.kill();
+      }
+    }
+  }, MEMORY_POLL_MS);
+  idleTimer.unref();
+  memoryTimer.unref();
+
+  return {
+    load,
+    unload,
+    acquire,
+    has: (appId: string) => runtimes.has(appId),
+    deployment: (appId: string) => runtimes.get(appId)?.deployment,
+    status(appId: string): AppStatus | undefined {
+      const r = runtimes.get(appId);
+      if (!r) return undefined;
+      return { state: r.state, pid: r.process?.pid ?? null, rssBytes: r.process?.rssBytes() ?? 0, inFlight: r.gate.inFlight, restarts: r.restarts };
+    },
+    async stopAll(): Promise<void> {
+      clearInterval(idleTimer);
+      clearInterval(memoryTimer);
+      await Promise.all([...runtimes.keys()].map(unload));
+    },
+  };
+}
+export type Supervisor = ReturnType<typeof createSupervisor>;

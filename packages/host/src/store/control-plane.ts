@@ -1,0 +1,65 @@
+import Database from 'better-sqlite3';
+
+export type ControlPlane = Database.Database;
+
+/**
+ * Versioned migrations: each runs once, in order, in its own transaction, and
+ * `user_version` records the last one applied. Never edit a shipped entry; append.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE apps (
+     id TEXT PRIMARY KEY,
+     version TEXT NOT NULL,
+     installation_id TEXT NOT NULL UNIQUE,
+     manifest_json TEXT NOT NULL,
+     signer_public_key TEXT,
+     installed_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE users (
+     id TEXT PRIMARY KEY,
+     email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+     name TEXT NOT NULL,
+     password_hash TEXT,
+     is_admin INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE sessions (
+     token_hash TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+     app_id TEXT,
+     kind TEXT NOT NULL CHECK (kind IN ('console', 'app', 'bearer', 'handoff', 'login_link')),
+     return_to TEXT,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX sessions_user ON sessions(user_id);
+   CREATE INDEX sessions_app ON sessions(app_id);
+   -- The key an app id was first installed signed with; outlives an uninstall that keeps data.
+   CREATE TABLE app_signers (
+     app_id TEXT PRIMARY KEY,
+     public_key TEXT NOT NULL
+   );`,
+];
+
+export function openControlPlane(path: string): ControlPlane {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: ControlPlane): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`control plane schema version ${current} is newer than this build knows (${MIGRATIONS.length})`);
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,125 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit, type Response as UndiciResponse } from 'undici';
+
+/** The repository root, from packages/host/dist/testing. */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+export const CLI = join(REPO_ROOT, 'packages/cli/dist/main.js');
+/** Apps written for the tests, each a folder with plinth.json. */
+export const TEST_APPS = join(REPO_ROOT, 'packages/host/test-apps');
+
+/** Node does not resolve `*.localhost` (curl and browsers do), so tests map every name to loopback. */
+export const loopbackAgent = new Agent({
+  connect: { lookup: (_host, _opts, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]) },
+});
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface TestDaemon {
+  readonly port: number;
+  readonly baseUrl: string;
+  readonly dataDir: string;
+  readonly adminToken: string;
+  readonly process: ChildProcess;
+  readonly output: () => string;
+  /** `http://<app>.localhost:<port><path>`. */
+  appUrl(appId: string, path?: string): string;
+  /** fetch that resolves *.localhost to loopback and never follows redirects. */
+  fetch(url: string, init?: UndiciRequestInit): Promise<UndiciResponse>;
+  /** Runs the real `plinth` CLI against this daemon. */
+  cli(args: string[], input?: string): { status: number; stdout: string; stderr: string };
+  /** Stops the daemon (SIGTERM, then SIGKILL) and removes its data folder. */
+  stop(): Promise<void>;
+}
+
+export interface TestDaemonOptions {
+  readonly env?: Record<string, string>;
+  /** Reuse a data folder (to test restarts); it is then not removed by stop(). */
+  readonly dataDir?: string;
+}
+
+export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<TestDaemon> {
+  const port = await freePort();
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'plinth-test-'));
+  const baseUrl = `http://localhost:${port}`;
+  const env = {
+    ...process.env, PLINTH_PORT: String(port), PLINTH_DATA: dataDir, PLINTH_BASE_URL: baseUrl,
+    PLINTH_INSTALL_EXAMPLES: 'false', PLINTH_LOG_LEVEL: 'warn', ...options.env,
+  };
+  const child = spawn(process.execPath, [CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  await waitForListening(baseUrl, child, () => output);
+
+  const daemon: TestDaemon = {
+    port, baseUrl, dataDir, process: child, output: () => output,
+    adminToken: readFileSync(join(dataDir, 'admin.token'), 'utf8').trim(),
+    appUrl: (appId, path = '/') => `http://${appId}.localhost:${port}${path}`,
+    fetch: (url, init = {}) => undiciFetch(url, { redirect: 'manual', dispatcher: loopbackAgent, ...init }),
+    cli(args, input) {
+      const run = spawnSync(process.execPath, [CLI, ...args], { env: { ...env, PLINTH_ADMIN_TOKEN: '' }, input, encoding: 'utf8', timeout: 60_000 });
+      return { status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return daemon;
+}
+
+async function waitForListening(baseUrl: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}:\n${output()}`);
+    try {
+      await undiciFetch(`${baseUrl}/.well-known/jwks.json`);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  child.kill('SIGKILL');
+  throw new Error(`daemon did not listen within 30 s:\n${output()}`);
+}
+
+/** Installs a test app folder through the CLI and fails loudly if that did not work. */
+export function installApp(daemon: TestDaemon, dir: string, extra: string[] = []): void {
+  const run = daemon.cli(['install', dir, ...extra]);
+  if (run.status !== 0) throw new Error(`install ${dir} failed: ${run.stderr}`);
+}
+
+/** Signs a user in through the real login form and the handoff; returns the app-origin cookie header. */
+export async function signInToApp(daemon: TestDaemon, appId: string, email: string, password: string, path = '/'): Promise<string> {
+  const body = new URLSearchParams({ email, password, app: appId, return: path });
+  const login = await daemon.fetch(`${daemon.baseUrl}/login`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  if (login.status !== 302) throw new Error(`sign-in answered ${login.status}: ${await login.text()}`);
+  const handoff = login.headers.get('location')!;
+  const landed = await daemon.fetch(handoff);
+  if (landed.status !== 302) throw new Error(`handoff answered ${landed.status}: ${await landed.text()}`);
+  const setCookie = landed.headers.get('set-cookie') ?? '';
+  return setCookie.split(';')[0]!;
+}
+
+export function addUser(daemon: TestDaemon, email: string, password: string, extra: string[] = []): void {
+  const run = daemon.cli(['users', 'add', email, '--password-stdin', ...extra], password);
+  if (run.status !== 0) throw new Error(`users add failed: ${run.stderr}`);
+}

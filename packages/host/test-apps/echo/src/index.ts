@@ -1,0 +1,29 @@
+// A test app: shows the tests exactly what the platform handed it.
+import { defineApp, plinth } from '@plinth/guest';
+
+export default defineApp({
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    if (url.pathname === '/slow') {
+      const ms = Number(url.searchParams.get('ms') ?? 1000);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return new Response(`slept ${ms}`);
+    }
+    if (url.pathname === '/public/info') return Response.json(await plinth(env).info.get());
+    if (url.pathname === '/public/log') {
+      console.log(`log line ${url.searchParams.get('text')}`);
+      console.error(`error line ${url.searchParams.get('text')}`);
+      return new Response('logged');
+    }
+    if (url.pathname === '/public/outbound') {
+      const response = await fetch(url.searchParams.get('to') ?? 'https://example.com/');
+      return new Response(await response.text(), { status: response.status });
+    }
+    const headers: Record<string, string> = {};
+    request.headers.forEach((value, name) => { headers[name] = value; });
+    return Response.json({ method: request.method, url: request.url, headers, body: request.body ? await request.text() : null });
+  },
+  async afterUpdate() {
+    throw new Error('the echo app has no updates');
+  },
+});
