@@ -39,8 +39,8 @@ export interface TestDaemon {
   fetch(url: string, init?: UndiciRequestInit): Promise<UndiciResponse>;
   /** Runs the real `plinth` CLI against this daemon. */
   cli(args: string[], input?: string): { status: number; stdout: string; stderr: string };
-  /** Stops the daemon (SIGTERM, then SIGKILL) and removes its data folder. */
-  stop(): Promise<void>;
+  /** Stops the daemon (SIGTERM, then SIGKILL) and removes its data folder unless told to keep it. */
+  stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
 export interface TestDaemonOptions {
@@ -72,7 +72,7 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
       const run = spawnSync(process.execPath, [CLI, ...args], { env: { ...env, PLINTH_ADMIN_TOKEN: '' }, input, encoding: 'utf8', timeout: 60_000 });
       return { status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
     },
-    async stop() {
+    async stop({ keepData = false } = {}) {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
@@ -80,7 +80,7 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
         await exited;
         clearTimeout(timer);
       }
-      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir && !keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
   return daemon;

@@ -1,6 +1,8 @@
 // A test app: shows the tests exactly what the platform handed it.
 import { defineApp, plinth } from '@plinth/guest';
 
+const hoard: Uint8Array[] = [];
+
 export default defineApp({
   async fetch(request, env) {
     const url = new URL(request.url);
@@ -8,6 +10,12 @@ export default defineApp({
       const ms = Number(url.searchParams.get('ms') ?? 1000);
       await new Promise((resolve) => setTimeout(resolve, ms));
       return new Response(`slept ${ms}`);
+    }
+    if (url.pathname === '/public/hog') {
+      // Off-heap and touched, so it is resident: the supervisor must notice it in RSS.
+      const mb = Number(url.searchParams.get('mb') ?? 64);
+      hoard.push(new Uint8Array(mb * 1024 * 1024).fill(1));
+      return new Response(`holding ${hoard.length} blocks`);
     }
     if (url.pathname === '/public/info') return Response.json(await plinth(env).info.get());
     if (url.pathname === '/public/log') {

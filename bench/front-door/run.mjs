@@ -1,0 +1,410 @@
+#!/usr/bin/env node
+// Front-door benchmark: how much the Plinth daemon costs in front of workerd.
+//
+//   npm run build && node bench/front-door/run.mjs [--duration 10] [--warmup 3] [--threads 2]
+//     [--connections 32] [--cold 20] [--cpu-prof] [--json FILE]
+//
+// 1. bare workerd serving the hello example on a TCP port (the ceiling);
+// 2. the same app through a Plinth daemon (Host-routed front door → unix socket → workerd);
+// 3. prints req/s, the Plinth/bare ratio and p50/p99 latency of each (wrk --latency);
+// 4. cold start: a daemon with PLINTH_IDLE_STOP_MS=1000; N times, wait until the app is
+//    stopped, then time one request to `/` on a fresh connection until its full body;
+// 5. every process started here is stopped on the way out, also on failure or Ctrl-C.
+// Loopback only. Needs /usr/bin/wrk (Debian package `wrk`).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir, cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = join(ROOT, 'packages/cli/dist/main.js');
+const HELLO = join(ROOT, 'examples/hello');
+const APP = 'hello';
+
+const { values: opts } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    threads: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '32' },
+    cold: { type: 'string', default: '20' },
+    'cpu-prof': { type: 'boolean', default: false },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (opts.help) {
+  process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 13).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.exit(0);
+}
+const DURATION_S = positive('duration');
+const WARMUP_S = positive('warmup');
+const THREADS = positive('threads');
+const CONNECTIONS = positive('connections');
+const COLD_RUNS = positive('cold');
+/** Longest we wait for any single step (daemon up, app stopped, workerd listening) before failing. */
+const STEP_TIMEOUT_MS = 30_000;
+/** A cold request slower than this is a failure, not a sample. */
+const COLD_REQUEST_TIMEOUT_MS = 15_000;
+
+function positive(name) {
+  const n = Number(opts[name]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${opts[name]}`);
+  return n;
+}
+
+// ---------------------------------------------------------------- processes & cleanup
+
+/** Everything started here; each is its own process group so its children go with it. */
+const children = new Set();
+const tempDirs = new Set();
+
+function start(command, args, { env = process.env, name = command } = {}) {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  const keep = (d) => { output = (output + d.toString()).slice(-64 * 1024); };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const handle = { name, child, exited, output: () => output };
+  children.add(handle);
+  exited.then(() => children.delete(handle));
+  return handle;
+}
+
+function killGroup(handle, signal) {
+  try { process.kill(-handle.child.pid, signal); } catch { /* already gone */ }
+}
+
+/** SIGTERM (the daemon drains and stops its apps), then SIGKILL the whole group after `graceMs`. */
+async function stop(handle, graceMs = 15_000) {
+  if (handle.child.exitCode === null && handle.child.signalCode === null) {
+    try { process.kill(handle.child.pid, 'SIGTERM'); } catch { /* gone */ }
+    const timer = setTimeout(() => killGroup(handle, 'SIGKILL'), graceMs);
+    await handle.exited;
+    clearTimeout(timer);
+  }
+  killGroup(handle, 'SIGKILL'); // anything the process left behind in its group
+  children.delete(handle);
+}
+
+async function cleanup() {
+  await Promise.all([...children].map((h) => stop(h)));
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+function tempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+// Last resort when the event loop is going away: synchronous kills only.
+process.on('exit', () => {
+  for (const h of children) killGroup(h, 'SIGKILL');
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping everything this benchmark started…\n`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------- helpers
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+    server.once('error', reject);
+  });
+}
+
+/** One HTTP/1.1 request to 127.0.0.1 on a fresh connection; resolves after the whole body arrived. */
+function get(port, path, headers = {}, timeoutMs = 5_000) {
+  return new Promise((resolveRes, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolveRes({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function waitFor(what, check, handle, intervalMs = 20) {
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  let lastError;
+  while (Date.now() < deadline) {
+    if (handle && handle.child.exitCode !== null) throw new Error(`${handle.name} exited (${handle.child.exitCode}) while waiting for ${what}:\n${handle.output()}`);
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${STEP_TIMEOUT_MS} ms waiting for ${what}${lastError ? ` (last error: ${lastError.message})` : ''}`);
+}
+
+function percentile(sorted, p) {
+  // Nearest rank: with 20 samples, p99 is the slowest one.
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+const UNIT_MS = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+function toMs(text) {
+  const m = /^([\d.]+)(us|ms|s|m|h)$/.exec(text);
+  if (!m) throw new Error(`cannot parse wrk duration "${text}"`);
+  return Number(m[1]) * UNIT_MS[m[2]];
+}
+
+/** Runs wrk --latency and parses its report. */
+async function wrk(url, headers, durationS) {
+  const args = [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${durationS}s`, '--latency'];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  args.push(url);
+  const run = start('wrk', args, { name: 'wrk' });
+  const { code } = await run.exited;
+  const out = run.output();
+  if (code !== 0) throw new Error(`wrk exited with ${code}:\n${out}`);
+  const num = (re) => { const m = re.exec(out); return m ? Number(m[1]) : 0; };
+  const lat = (p) => { const m = new RegExp(`^\\s*${p}%\\s+(\\S+)`, 'm').exec(out); if (!m) throw new Error(`no ${p}% line in wrk output:\n${out}`); return toMs(m[1]); };
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    command: `wrk ${args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(' ')}`,
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    requests: num(/(\d+) requests in/),
+    non2xx: num(/Non-2xx or 3xx responses:\s+(\d+)/),
+    socketErrors: socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
+    p50: lat(50), p75: lat(75), p90: lat(90), p99: lat(99),
+    raw: out,
+  };
+}
+
+const fmtMs = (ms) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`);
+const fmtRps = (n) => Math.round(n).toLocaleString('en-US');
+const log = (line = '') => process.stdout.write(`${line}\n`);
+
+// ---------------------------------------------------------------- the app bundle
+
+/** The hello app bundled by the real CLI, unpacked: `worker.js` beside a capnp config for bare workerd. */
+function bundleHello() {
+  const dir = tempDir('plinth-bench-bare-');
+  const pkg = join(dir, 'hello.plinth');
+  const build = spawnSync(process.execPath, [CLI, 'build', HELLO, '-o', pkg], { encoding: 'utf8', timeout: 60_000 });
+  if (build.status !== 0) throw new Error(`plinth build failed:\n${build.stderr}${build.stdout}`);
+  const untar = spawnSync('tar', ['-xf', pkg, '-C', dir, 'worker.js'], { encoding: 'utf8' });
+  if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr}`);
+  return dir;
+}
+
+function bareConfig(port) {
+  return `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "app", worker = .app),
+    (name = "platform", external = (address = "unix:/tmp/nonexistent.sock", http = ())),
+  ],
+  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "app") ],
+);
+
+const app :Workerd.Worker = (
+  modules = [ (name = "worker.js", esModule = embed "worker.js") ],
+  compatibilityDate = "2025-09-01",
+  compatibilityFlags = ["nodejs_compat"],
+  bindings = [ (name = "PLINTH", service = "platform") ],
+);
+`;
+}
+
+/** Starts bare workerd; resolves with the handle and how long it took from spawn to a full `/` response. */
+async function startBare(workerdBin, dir) {
+  const port = await freePort();
+  const config = join(dir, `workerd-${port}.capnp`);
+  writeFileSync(config, bareConfig(port));
+  const begun = performance.now();
+  const handle = start(workerdBin, ['serve', config, '--experimental'], { name: 'workerd (bare)' });
+  let first;
+  await waitFor('bare workerd to answer', async () => {
+    first = await get(port, '/', {}, 2_000);
+    return true;
+  }, handle, 2);
+  const readyMs = performance.now() - begun;
+  if (first.status !== 200 || !first.body.startsWith('Hello')) throw new Error(`bare workerd answered ${first.status}: ${first.body}`);
+  return { handle, port, readyMs };
+}
+
+// ---------------------------------------------------------------- the daemon
+
+async function startDaemon(name, extraEnv = {}, nodeFlags = []) {
+  const port = await freePort();
+  const dataDir = tempDir(`plinth-bench-${name}-`);
+  const env = {
+    ...process.env, PLINTH_PORT: String(port), PLINTH_DATA: dataDir, PLINTH_BASE_URL: `http://localhost:${port}`,
+    PLINTH_INSTALL_EXAMPLES: 'false', PLINTH_LOG_LEVEL: 'warn', PLINTH_ADMIN_TOKEN: '', ...extraEnv,
+  };
+  const handle = start(process.execPath, [...nodeFlags, CLI, 'serve'], { env, name: `daemon (${name})` });
+  await waitFor(`the ${name} daemon to listen`, async () => (await get(port, '/.well-known/jwks.json', { host: `localhost:${port}` }, 1_000)).status === 200, handle, 50);
+  const adminToken = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  const install = spawnSync(process.execPath, [CLI, 'install', HELLO], { env, encoding: 'utf8', timeout: 60_000 });
+  if (install.status !== 0) throw new Error(`plinth install failed:\n${install.stderr}${install.stdout}`);
+  const appHost = `${APP}.localhost:${port}`;
+  const status = async () => {
+    const res = await get(port, `/api/admin/apps/${APP}`, { host: `localhost:${port}`, authorization: `Bearer ${adminToken}` }, 2_000);
+    if (res.status !== 200) throw new Error(`admin API answered ${res.status}: ${res.body}`);
+    return JSON.parse(res.body).runtime;
+  };
+  return { handle, port, dataDir, appHost, status };
+}
+
+/** Which binary the app runs under: `bwrap` (isolated) or `workerd`. */
+function processName(pid) {
+  try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return 'unknown'; }
+}
+
+// ---------------------------------------------------------------- CPU profile summary
+
+/** Top self-time functions of a .cpuprofile written by `node --cpu-prof`. */
+function summariseProfile(dir, top = 20) {
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) return null;
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  let total = 0;
+  let idle = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    const { callFrame: f } = byId.get(id);
+    if (f.functionName === '(idle)') { idle += dt; return; }
+    total += dt;
+    const where = f.url ? `${f.url.replace(`file://${ROOT}/`, '').replace(/^node:/, 'node:')}:${f.lineNumber + 1}` : '';
+    const key = `${f.functionName || '(anonymous)'} ${where}`.trim();
+    self.set(key, (self.get(key) ?? 0) + dt);
+  });
+  const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)
+    .map(([fn, us]) => ({ fn, ms: us / 1000, pct: (100 * us) / total }));
+  // By file: where daemon time goes at a coarser grain.
+  const byFile = new Map();
+  for (const [key, us] of self) {
+    const m = / (\S+):\d+$/.exec(key);
+    const file = m ? m[1].replace(/.*node_modules\//, 'node_modules/').replace(/^(node_modules\/(@[^/]+\/)?[^/]+).*/, '$1') : key;
+    byFile.set(file, (byFile.get(file) ?? 0) + us);
+  }
+  const files = [...byFile.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([f, us]) => ({ file: f, pct: (100 * us) / total }));
+  return { file: join(dir, file), busyMs: total / 1000, idleMs: idle / 1000, rows, files };
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  if (spawnSync('wrk', ['--version']).error) throw new Error('wrk is not installed (apt-get install wrk)');
+  const workerdBin = (await import('workerd')).default.default;
+  const result = {
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memGiB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version },
+    settings: { durationS: DURATION_S, warmupS: WARMUP_S, threads: THREADS, connections: CONNECTIONS, coldRuns: COLD_RUNS },
+  };
+  log(`front-door bench: ${result.machine.cpus} × ${result.machine.cpuModel}, node ${process.version}, loopback`);
+  log(`wrk -t${THREADS} -c${CONNECTIONS}, ${WARMUP_S} s warm-up + ${DURATION_S} s measured; ${COLD_RUNS} cold starts\n`);
+
+  // 1. Bare workerd.
+  const bareDir = bundleHello();
+  const bareStarts = [];
+  for (let i = 0; i < 3; i++) {
+    const probe = await startBare(workerdBin, bareDir);
+    bareStarts.push(probe.readyMs);
+    await stop(probe.handle);
+  }
+  const bare = await startBare(workerdBin, bareDir);
+  log(`[1/3] bare workerd on 127.0.0.1:${bare.port}`);
+  await wrk(`http://127.0.0.1:${bare.port}/`, {}, WARMUP_S);
+  result.bare = await wrk(`http://127.0.0.1:${bare.port}/`, {}, DURATION_S);
+  result.bare.spawnToFirstResponseMs = bareStarts.sort((a, b) => a - b)[1];
+  await stop(bare.handle);
+  log(`      ${fmtRps(result.bare.rps)} req/s, p50 ${fmtMs(result.bare.p50)}, p99 ${fmtMs(result.bare.p99)}`);
+
+  // 2. Plinth, warm.
+  // Kept after the run (not a temp dir of ours) so it can be opened in DevTools.
+  const profDir = opts['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'plinth-bench-prof-')) : null;
+  const daemon = await startDaemon('warm', {}, profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []);
+  const check = await get(daemon.port, '/', { host: daemon.appHost });
+  if (check.status !== 200 || !check.body.startsWith('Hello')) throw new Error(`Plinth answered ${check.status}: ${check.body}`);
+  const runtime = await daemon.status();
+  result.isolation = processName(runtime.pid) === 'bwrap' ? 'bwrap' : 'none';
+  log(`[2/3] Plinth daemon on 127.0.0.1:${daemon.port}, Host: ${daemon.appHost} (app isolation: ${result.isolation})`);
+  const url = `http://127.0.0.1:${daemon.port}/`;
+  await wrk(url, { Host: daemon.appHost }, WARMUP_S);
+  result.plinth = await wrk(url, { Host: daemon.appHost }, DURATION_S);
+  await stop(daemon.handle);
+  log(`      ${fmtRps(result.plinth.rps)} req/s, p50 ${fmtMs(result.plinth.p50)}, p99 ${fmtMs(result.plinth.p99)}`);
+  if (result.plinth.non2xx || result.plinth.socketErrors) {
+    log(`      WARNING: ${result.plinth.non2xx} non-2xx responses, ${result.plinth.socketErrors} socket errors`);
+  }
+  result.ratio = result.plinth.rps / result.bare.rps;
+  if (profDir) result.profile = summariseProfile(profDir);
+
+  // 3. Cold start.
+  const cold = await startDaemon('cold', { PLINTH_IDLE_STOP_MS: '1000' });
+  log(`[3/3] cold start × ${COLD_RUNS} (PLINTH_IDLE_STOP_MS=1000, daemon on 127.0.0.1:${cold.port})`);
+  const samples = [];
+  for (let i = 0; i < COLD_RUNS; i++) {
+    await waitFor('the app to be stopped', async () => (await cold.status()).state === 'stopped', cold.handle, 20);
+    const begun = performance.now();
+    const res = await get(cold.port, '/', { host: cold.appHost }, COLD_REQUEST_TIMEOUT_MS);
+    const ms = performance.now() - begun;
+    if (res.status !== 200 || !res.body.startsWith('Hello')) throw new Error(`cold request ${i + 1} answered ${res.status}: ${res.body}`);
+    samples.push(ms);
+    process.stdout.write(`      ${i + 1}/${COLD_RUNS}: ${ms.toFixed(1)} ms\n`);
+  }
+  await stop(cold.handle);
+  const sorted = [...samples].sort((a, b) => a - b);
+  result.cold = { samples, p50: percentile(sorted, 50), p99: percentile(sorted, 99), min: sorted[0], max: sorted.at(-1) };
+
+  // Report.
+  const b = result.bare;
+  const p = result.plinth;
+  log('\n=== front door ===');
+  log(`bare workerd   ${fmtRps(b.rps).padStart(8)} req/s   p50 ${fmtMs(b.p50).padStart(9)}   p99 ${fmtMs(b.p99).padStart(9)}`);
+  log(`Plinth         ${fmtRps(p.rps).padStart(8)} req/s   p50 ${fmtMs(p.p50).padStart(9)}   p99 ${fmtMs(p.p99).padStart(9)}   (${p.non2xx} non-2xx, ${p.socketErrors} socket errors)`);
+  log(`ratio Plinth/bare   ${result.ratio.toFixed(2)}×   (target ≥ 0.80×) ${result.ratio >= 0.8 ? 'PASS' : 'FAIL'}`);
+  log(`cold start     p50 ${result.cold.p50.toFixed(1)} ms   p99 ${result.cold.p99.toFixed(1)} ms   (min ${result.cold.min.toFixed(1)}, max ${result.cold.max.toFixed(1)}, n=${COLD_RUNS}; target p50 ≤ 250 ms) ${result.cold.p50 <= 250 ? 'PASS' : 'FAIL'}`);
+  log(`bare workerd spawn → first response (median of 3): ${b.spawnToFirstResponseMs.toFixed(1)} ms`);
+  if (result.profile) {
+    const prof = result.profile;
+    log(`\n=== daemon CPU profile (warm run incl. warm-up; ${prof.busyMs.toFixed(0)} ms busy, ${prof.idleMs.toFixed(0)} ms idle) ===`);
+    log(`${prof.file}\nby file:`);
+    for (const f of prof.files) log(`  ${f.pct.toFixed(1).padStart(5)}%  ${f.file}`);
+    log('top self time:');
+    for (const r of prof.rows) log(`  ${r.pct.toFixed(1).padStart(5)}%  ${r.fn}`);
+  }
+  if (opts.json) {
+    for (const k of ['bare', 'plinth']) delete result[k].raw;
+    writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);
+    log(`\nwrote ${opts.json}`);
+  }
+}
+
+let failed = false;
+try {
+  await main();
+} catch (error) {
+  failed = true;
+  process.stderr.write(`\nbench failed: ${error.stack ?? error}\n`);
+} finally {
+  await cleanup();
+}
+process.exit(failed ? 1 : 0);

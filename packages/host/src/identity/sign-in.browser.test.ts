@@ -1,0 +1,159 @@
+// Sign-in in a real browser: Debian's chromium, driven by playwright-core (which never downloads one).
+// It checks what only a browser can: redirects followed across origins, and which cookies land where.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { REPO_ROOT, addUser, installApp, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const WAIT_MS = 10_000;
+const EMAIL = 'grace@example.com';
+const PASSWORD = 'correct horse battery';
+const SCREENSHOT = '/tmp/plinth-signin.png';
+
+/** Resolves to 'timeout' if the promise has not settled within ms; never rejects. */
+function settleWithin(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise((r) => { timer = setTimeout(() => r('timeout'), ms); });
+  return Promise.race([promise.catch((e: unknown) => e), timeout]).finally(() => clearTimeout(timer));
+}
+
+describe('sign-in in a real browser', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+  let daemon: TestDaemon | undefined;
+  let browser: Browser | undefined;
+
+  before(async () => {
+    daemon = await startTestDaemon();
+    installApp(daemon, join(REPO_ROOT, 'examples/hello'));
+    addUser(daemon, EMAIL, PASSWORD, ['--name', 'Grace Hopper']);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      timeout: 15_000,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  }, { timeout: 60_000 });
+
+  after(async () => {
+    try {
+      if (browser) await settleWithin(browser.close(), 15_000);
+    } finally {
+      await daemon?.stop();
+    }
+  }, { timeout: 45_000 });
+
+  /** A page in its own cookie jar; `errors` collects what the browser logs as errors (CSP violations among them). */
+  async function freshPage(): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+    const context = await browser!.newContext();
+    context.setDefaultTimeout(WAIT_MS);
+    context.setDefaultNavigationTimeout(WAIT_MS);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text().trim()); });
+    page.on('pageerror', (error) => errors.push(error.message));
+    return { context, page, errors };
+  }
+
+  /** Opens the app's private page and expects to land on the console's sign-in form. */
+  async function openSignIn(page: Page): Promise<URL> {
+    const d = daemon!;
+    await page.goto(d.appUrl('hello', '/me'));
+    await page.waitForURL((url) => url.origin === d.baseUrl && url.pathname === '/login');
+    const landed = new URL(page.url());
+    assert.equal(landed.origin, `http://localhost:${d.port}`);
+    assert.equal(landed.searchParams.get('app'), 'hello');
+    assert.equal(landed.searchParams.get('return'), '/me');
+    return landed;
+  }
+
+  test('a wrong password shows the error on the page and sets no cookie', { timeout: 30_000 }, async () => {
+    const { context, page } = await freshPage();
+    try {
+      await openSignIn(page);
+      await page.locator('input[name=email]').fill(EMAIL);
+      await page.locator('input[name=password]').fill('wrong password!');
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/login'),
+        page.locator('button[type=submit]').click(),
+      ]);
+      assert.equal(response.status(), 401);
+      await page.waitForLoadState('load');
+      const alert = page.getByRole('alert');
+      await alert.waitFor({ state: 'visible' });
+      assert.equal((await alert.textContent())?.trim(), 'That email and password do not match.');
+      assert.equal(new URL(page.url()).pathname, '/login');
+      assert.deepEqual(await context.cookies(), []);
+      // The form still knows where to go, so a second try lands in the app.
+      assert.equal(await page.locator('input[name=app]').inputValue(), 'hello');
+      assert.equal(await page.locator('input[name=return]').inputValue(), '/me');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('signing in lands back on the app, with each cookie only on its own host', { timeout: 30_000 }, async () => {
+    const d = daemon!;
+    const { context, page, errors } = await freshPage();
+    try {
+      await openSignIn(page);
+      const target = page.locator('p strong');
+      assert.match((await target.textContent()) ?? '', /^hello$/i, 'the sign-in page names the app');
+      assert.equal(await page.title(), 'Sign in · Plinth');
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+      await page.locator('input[name=email]').fill(EMAIL);
+      await page.locator('input[name=password]').fill(PASSWORD);
+      await page.locator('button[type=submit]').click();
+      try {
+        await page.waitForURL(d.appUrl('hello', '/me'));
+      } catch (error) {
+        throw new Error(`sign-in did not land on the app; the browser is at ${page.url()}; its errors: ${JSON.stringify(errors)}`, { cause: error });
+      }
+
+      const me = JSON.parse((await page.locator('pre').first().textContent()) ?? '') as { user: { email: string; name: string } | null; clientIp: string };
+      assert.equal(me.user?.email, EMAIL);
+      assert.equal(me.user?.name, 'Grace Hopper');
+      assert.equal(me.clientIp, '127.0.0.1');
+
+      // The console session is host-only on localhost; Playwright reports a domain cookie with a leading dot.
+      const all = await context.cookies();
+      const consoleCookie = all.find((c) => c.name === 'plinth_session');
+      assert.ok(consoleCookie, 'the console cookie is set');
+      assert.equal(consoleCookie.domain, 'localhost');
+      assert.equal(consoleCookie.httpOnly, true);
+      assert.equal(consoleCookie.sameSite, 'Lax');
+      assert.ok(all.every((c) => !c.domain.startsWith('.')), `no domain cookies: ${JSON.stringify(all.map((c) => c.domain))}`);
+
+      // The app origin sees only its own cookie, and the console cookie never reaches it.
+      const forApp = await context.cookies(d.appUrl('hello'));
+      assert.deepEqual(forApp.map((c) => c.name), ['plinth_app_session']);
+      const appCookie = forApp[0]!;
+      assert.equal(appCookie.domain, 'hello.localhost');
+      assert.equal(appCookie.httpOnly, true);
+      assert.equal(appCookie.sameSite, 'Lax');
+      assert.equal(appCookie.path, '/');
+      assert.match(appCookie.value, /^pla_/);
+      assert.deepEqual(await context.cookies(d.appUrl('other')), [], 'no cookie leaks to a sibling app host');
+      assert.deepEqual((await context.cookies(d.baseUrl)).map((c) => c.name), ['plinth_session']);
+
+      // Both cookies are HttpOnly, so scripts on either origin cannot read them.
+      const appScriptCookies = (await page.evaluate('document.cookie')) as string;
+      assert.doesNotMatch(appScriptCookies, /plinth_/);
+
+      // The app session holds: a reload stays on the app without a trip to the console.
+      const again = await page.goto(d.appUrl('hello', '/me'));
+      assert.equal(again?.status(), 200);
+      assert.equal(page.url(), d.appUrl('hello', '/me'));
+      assert.equal(again?.request().redirectedFrom(), null);
+
+      await page.goto(`${d.baseUrl}/login`);
+      const consoleScriptCookies = (await page.evaluate('document.cookie')) as string;
+      assert.doesNotMatch(consoleScriptCookies, /plinth_/);
+      assert.deepEqual(errors, [], 'the browser logged no errors');
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TEST_APPS, installApp, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
+
+interface AppView { runtime: { state: string; pid: number | null; restarts: number; inFlight: number } }
+interface LogLine { stream: string; text: string }
+
+async function appView(daemon: TestDaemon, appId: string): Promise<AppView> {
+  const response = await daemon.fetch(`${daemon.baseUrl}/api/admin/apps/${appId}`, { headers: { authorization: `Bearer ${daemon.adminToken}` } });
+  assert.equal(response.status, 200);
+  return (await response.json()) as AppView;
+}
+
+async function logLines(daemon: TestDaemon, appId: string): Promise<LogLine[]> {
+  const run = daemon.cli(['logs', appId, '--json', '--lines', '1000']);
+  assert.equal(run.status, 0, run.stderr);
+  return run.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine);
+}
+
+/** Polls until `check` holds, at most `ms`; bounded so a broken supervisor fails the test instead of hanging it. */
+async function eventually<T>(ms: number, read: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + ms;
+  let value = await read();
+  while (!check(value) && Date.now() < deadline) {
+    await sleep(100);
+    value = await read();
+  }
+  return value;
+}
+
+describe('workerd supervisor', () => {
+  let daemon: TestDaemon;
+
+  before(async () => {
+    daemon = await startTestDaemon({ env: { PLINTH_IDLE_STOP_MS: '1000' } });
+    installApp(daemon, join(TEST_APPS, 'echo'));
+  });
+  after(() => daemon?.stop());
+
+  test('an app starts on its first request, stops when idle, and starts again on the next', async () => {
+    assert.equal((await appView(daemon, 'echo')).runtime.state, 'stopped');
+    assert.equal((await daemon.fetch(daemon.appUrl('echo', '/public/a'))).status, 200);
+    assert.equal((await appView(daemon, 'echo')).runtime.state, 'running');
+    const stopped = await eventually(10_000, () => appView(daemon, 'echo'), (v) => v.runtime.state === 'stopped');
+    assert.equal(stopped.runtime.state, 'stopped');
+    assert.ok((await logLines(daemon, 'echo')).some((l) => l.stream === 'platform' && l.text.startsWith('runtime.idle_stop')));
+    const again = await daemon.fetch(daemon.appUrl('echo', '/public/b'));
+    assert.equal(again.status, 200);
+    assert.equal(((await again.json()) as { url: string }).url, `http://echo.localhost:${daemon.port}/public/b`);
+  });
+
+  test('a crashed app is restarted on the next request', async () => {
+    await daemon.fetch(daemon.appUrl('echo', '/public/a'));
+    const before = await appView(daemon, 'echo');
+    assert.ok(before.runtime.pid);
+    process.kill(before.runtime.pid, 'SIGKILL');
+    await eventually(5_000, () => appView(daemon, 'echo'), (v) => v.runtime.state === 'stopped');
+    const response = await daemon.fetch(daemon.appUrl('echo', '/public/after-crash'));
+    assert.equal(response.status, 200);
+    const afterCrash = await appView(daemon, 'echo');
+    assert.equal(afterCrash.runtime.restarts, before.runtime.restarts + 1);
+    assert.notEqual(afterCrash.runtime.pid, before.runtime.pid);
+    assert.ok((await logLines(daemon, 'echo')).some((l) => l.text.startsWith('runtime.crashed')));
+  });
+
+  test('past limits.concurrency requests queue briefly, then get 503 with Retry-After', async () => {
+    // echo allows 2 at once and queues up to 8 for 2 s; each of these holds its slot for 2.5 s.
+    const responses = await Promise.all(Array.from({ length: 12 }, () => daemon.fetch(daemon.appUrl('echo', '/slow?ms=2500'))));
+    const statuses = responses.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, 200, ...Array(10).fill(503)]);
+    const refused = responses.find((r) => r.status === 503)!;
+    assert.equal(refused.headers.get('retry-after'), '1');
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'app.overloaded');
+    assert.equal((await appView(daemon, 'echo')).runtime.inFlight, 0);
+  });
+
+  test('a request past limits.requestTimeoutMs gets 504', async () => {
+    const response = await daemon.fetch(daemon.appUrl('echo', '/slow?ms=6000'));
+    assert.equal(response.status, 504);
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'app.timeout');
+  });
+
+  test('console output is captured per app and shown by plinth logs', async () => {
+    const marker = `m${Date.now()}`;
+    assert.equal((await daemon.fetch(daemon.appUrl('echo', `/public/log?text=${marker}`))).status, 200);
+    const lines = await eventually(5_000, () => logLines(daemon, 'echo'), (ls) => ls.some((l) => l.text.includes(`error line ${marker}`)));
+    assert.ok(lines.some((l) => l.stream === 'stdout' && l.text.includes(`log line ${marker}`)));
+    assert.ok(lines.some((l) => l.stream === 'stderr' && l.text.includes(`error line ${marker}`)));
+    const text = daemon.cli(['logs', 'echo']);
+    assert.match(text.stdout, new RegExp(`stdout log line ${marker}`));
+    assert.equal(daemon.cli(['logs', 'nosuchapp']).status, 1);
+  });
+
+  test('a process whose memory passes limits.memoryMb is stopped', async () => {
+    // echo's limit is 256 MiB; 3 × 100 MiB of touched memory passes it.
+    for (let i = 0; i < 3; i++) assert.equal((await daemon.fetch(daemon.appUrl('echo', '/public/hog?mb=100'))).status, 200);
+    const lines = await eventually(10_000, () => logLines(daemon, 'echo'), (ls) => ls.some((l) => l.text.startsWith('runtime.memory_exceeded')));
+    assert.ok(lines.some((l) => l.text.startsWith('runtime.memory_exceeded')));
+    assert.equal((await daemon.fetch(daemon.appUrl('echo', '/public/fresh'))).status, 200);
+  });
+});
