@@ -177,7 +177,11 @@ async function wrk(url, headers, durationS) {
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
   args.push(url);
   const run = start('wrk', args, { name: 'wrk' });
+  // wrk's own CPU, sampled until it exits (its last ~100 ms are not seen; close enough).
+  let wrkCpuMs = 0;
+  const sampler = setInterval(() => { wrkCpuMs = procStat(run.child.pid)?.cpuMs ?? wrkCpuMs; }, 100);
   const { code } = await run.exited;
+  clearInterval(sampler);
   const out = run.output();
   if (code !== 0) throw new Error(`wrk exited with ${code}:\n${out}`);
   const num = (re) => { const m = re.exec(out); return m ? Number(m[1]) : 0; };
@@ -190,6 +194,7 @@ async function wrk(url, headers, durationS) {
     non2xx: num(/Non-2xx or 3xx responses:\s+(\d+)/),
     socketErrors: socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0,
     p50: lat(50), p75: lat(75), p90: lat(90), p99: lat(99),
+    wrkCpuMs,
     raw: out,
   };
 }
@@ -309,6 +314,82 @@ function summariseProfile(dir, top = 20) {
   return { file: join(dir, file), busyMs: total / 1000, idleMs: idle / 1000, rows, files };
 }
 
+// ---------------------------------------------------------------- CPU accounting
+
+const CLOCK_TICKS_PER_S = 100; // USER_HZ on Linux
+function procStat(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
+    return { ppid: Number(fields[1]), cpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU time (user + system) used so far by `rootPid` and each of its live descendants, keyed by command name. */
+function treeCpuMs(rootPid) {
+  const all = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(entry);
+    if (stat) all.set(Number(entry), stat);
+  }
+  const byName = {};
+  const stack = [rootPid];
+  while (stack.length) {
+    const pid = stack.pop();
+    const stat = all.get(pid);
+    if (!stat) continue;
+    const name = processName(pid);
+    byName[name] = (byName[name] ?? 0) + stat.cpuMs;
+    for (const [child, s] of all) if (s.ppid === pid) stack.push(child);
+  }
+  return byName;
+}
+
+/** Busy and total jiffies of the whole machine, from /proc/stat. */
+function machineCpu() {
+  const [, ...nums] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const v = nums.map(Number);
+  const idle = v[3] + (v[4] ?? 0);
+  const total = v.reduce((a, b) => a + b, 0);
+  return { busyMs: ((total - idle) * 1000) / CLOCK_TICKS_PER_S, totalMs: (total * 1000) / CLOCK_TICKS_PER_S };
+}
+
+function diffCpu(after, before) {
+  const out = {};
+  for (const [k, v] of Object.entries(after)) out[k] = v - (before[k] ?? 0);
+  return out;
+}
+
+/**
+ * A measured wrk run with CPU accounting: what the server tree (`serverPid` and
+ * descendants) used per request, and how busy the machine was with things that
+ * are not this benchmark (other processes distort every figure on 2 cores).
+ */
+async function measured(url, headers, serverPid) {
+  const serverBefore = treeCpuMs(serverPid);
+  const machineBefore = machineCpu();
+  const run = await wrk(url, headers, DURATION_S);
+  const machineAfter = machineCpu();
+  const server = diffCpu(treeCpuMs(serverPid), serverBefore);
+  const serverMs = Object.values(server).reduce((a, b) => a + b, 0);
+  const busyMs = machineAfter.busyMs - machineBefore.busyMs;
+  const wallCoreMs = machineAfter.totalMs - machineBefore.totalMs;
+  const otherMs = Math.max(0, busyMs - serverMs - run.wrkCpuMs);
+  run.cpu = {
+    serverUsPerRequest: Object.fromEntries(Object.entries(server).map(([k, ms]) => [k, (ms * 1000) / run.requests])),
+    serverCores: serverMs / (DURATION_S * 1000),
+    wrkCores: run.wrkCpuMs / (DURATION_S * 1000),
+    // Other processes on the machine, in cores (out of `cpus().length`): should be ≈ 0.
+    otherCores: otherMs / (DURATION_S * 1000),
+    machineBusyPct: (100 * busyMs) / wallCoreMs,
+  };
+  return run;
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -332,7 +413,7 @@ async function main() {
   const bare = await startBare(workerdBin, bareDir);
   log(`[1/3] bare workerd on 127.0.0.1:${bare.port}`);
   await wrk(`http://127.0.0.1:${bare.port}/`, {}, WARMUP_S);
-  result.bare = await wrk(`http://127.0.0.1:${bare.port}/`, {}, DURATION_S);
+  result.bare = await measured(`http://127.0.0.1:${bare.port}/`, {}, bare.handle.child.pid);
   result.bare.spawnToFirstResponseMs = bareStarts.sort((a, b) => a - b)[1];
   await stop(bare.handle);
   log(`      ${fmtRps(result.bare.rps)} req/s, p50 ${fmtMs(result.bare.p50)}, p99 ${fmtMs(result.bare.p99)}`);
@@ -348,7 +429,7 @@ async function main() {
   log(`[2/3] Plinth daemon on 127.0.0.1:${daemon.port}, Host: ${daemon.appHost} (app isolation: ${result.isolation})`);
   const url = `http://127.0.0.1:${daemon.port}/`;
   await wrk(url, { Host: daemon.appHost }, WARMUP_S);
-  result.plinth = await wrk(url, { Host: daemon.appHost }, DURATION_S);
+  result.plinth = await measured(url, { Host: daemon.appHost }, daemon.handle.child.pid);
   await stop(daemon.handle);
   log(`      ${fmtRps(result.plinth.rps)} req/s, p50 ${fmtMs(result.plinth.p50)}, p99 ${fmtMs(result.plinth.p99)}`);
   if (result.plinth.non2xx || result.plinth.socketErrors) {
@@ -383,6 +464,11 @@ async function main() {
   log(`ratio Plinth/bare   ${result.ratio.toFixed(2)}×   (target ≥ 0.80×) ${result.ratio >= 0.8 ? 'PASS' : 'FAIL'}`);
   log(`cold start     p50 ${result.cold.p50.toFixed(1)} ms   p99 ${result.cold.p99.toFixed(1)} ms   (min ${result.cold.min.toFixed(1)}, max ${result.cold.max.toFixed(1)}, n=${COLD_RUNS}; target p50 ≤ 250 ms) ${result.cold.p50 <= 250 ? 'PASS' : 'FAIL'}`);
   log(`bare workerd spawn → first response (median of 3): ${b.spawnToFirstResponseMs.toFixed(1)} ms`);
+  const cpuLine = (r) => Object.entries(r.cpu.serverUsPerRequest).filter(([, us]) => us >= 0.5).map(([k, us]) => `${k} ${us.toFixed(0)} µs`).join(' + ');
+  log(`CPU per request: bare ${cpuLine(b)}; Plinth ${cpuLine(p)}`);
+  log(`cores busy (of ${result.machine.cpus}): bare run server ${b.cpu.serverCores.toFixed(2)} + wrk ${b.cpu.wrkCores.toFixed(2)}; Plinth run server ${p.cpu.serverCores.toFixed(2)} + wrk ${p.cpu.wrkCores.toFixed(2)}`);
+  const other = Math.max(b.cpu.otherCores, p.cpu.otherCores);
+  log(`other processes on the machine: ${b.cpu.otherCores.toFixed(2)} / ${p.cpu.otherCores.toFixed(2)} cores during the bare / Plinth runs${other > 0.1 ? '  WARNING: the machine was not quiet; throughput figures are distorted' : ''}`);
   if (result.profile) {
     const prof = result.profile;
     log(`\n=== daemon CPU profile (warm run incl. warm-up; ${prof.busyMs.toFixed(0)} ms busy, ${prof.idleMs.toFixed(0)} ms idle) ===`);

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** Parses settings once at start; the result is frozen (STYLE §7). */
@@ -7,7 +8,10 @@ const settingsSchema = z.object({
   host: z.string().default('127.0.0.1'),
   data: z.string().min(1).default('./data'),
   baseUrl: z.url().optional(),
-  trustedProxies: z.string().default(''),
+  trustedProxies: z.string().default('').refine(
+    (value) => list(value).every(isAddressOrRange),
+    { message: 'expected a comma list of IP addresses or CIDR ranges, e.g. 10.0.0.0/8,127.0.0.1' },
+  ),
   isolation: z.enum(['auto', 'bwrap', 'none']).default('auto'),
   egressAllowPrivate: z.string().default(''),
   installExamples: z.enum(['true', 'false']).default('true'),
@@ -42,6 +46,13 @@ const ENV_NAMES: Record<keyof Settings, string> = {
   installExamples: 'PLINTH_INSTALL_EXAMPLES',
   idleStopMs: 'PLINTH_IDLE_STOP_MS',
 };
+
+function isAddressOrRange(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+}
 
 function list(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);

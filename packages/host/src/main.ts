@@ -63,7 +63,7 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   const installer = createInstaller({ db, registry, dataDir: config.dataDir, supervisor, now, onUninstall: (appId) => sessions.removeForApp(appId) });
   await installer.loadAll();
 
-  const identity = createIdentityRoutes({ users, sessions, signer, baseUrl: config.baseUrl, appExists: (id) => registry.get(id) !== undefined });
+  const identity = createIdentityRoutes({ users, sessions, signer, baseUrl: config.baseUrl, appName: (id) => registry.get(id)?.name });
   const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, registry, supervisor, users, sessions, logs, appUrl });
   const frontDoor = createFrontDoor({
     baseHost: config.baseHost, log, appExists: (id) => supervisor.has(id),

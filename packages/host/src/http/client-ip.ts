@@ -15,9 +15,9 @@ export type ClientIpResolver = (peer: string | undefined, forwardedFor: string |
 export function createClientIpResolver(trustedProxies: readonly string[]) {
   const trusted = new BlockList();
   for (const entry of trustedProxies) {
-    const [address, prefix] = entry.split('/');
-    const family = isIP(address ?? '') === 6 ? 'ipv6' : 'ipv4';
-    if (!address || !isIP(address)) throw new Error(`PLINTH_TRUSTED_PROXIES: "${entry}" is not an IP address or CIDR range`);
+    // Entries were validated by loadConfig.
+    const [address = '', prefix] = entry.split('/');
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
     if (prefix === undefined) trusted.addAddress(address, family);
     else trusted.addSubnet(address, Number(prefix), family);
   }

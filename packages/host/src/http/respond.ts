@@ -58,14 +58,17 @@ export function sendError(res: ServerResponse, error: PlinthError, headers: Reco
   sendJson(res, statusFor(error.code), body, headers);
 }
 
-export function sendHtml(res: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
+/**
+ * Platform pages run no script. `formAction` lists where a form may go,
+ * including every redirect after the submit: browsers check the whole chain.
+ */
+export function sendHtml(res: ServerResponse, status: number, html: string, formAction = "'self'"): void {
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(html),
     'cache-control': 'no-store',
     'x-frame-options': 'DENY',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-    ...headers,
+    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'`,
   });
   res.end(html);
 }

@@ -1,9 +1,10 @@
 import { page } from '../http/pages.js';
 import { escapeHtml } from '../http/respond.js';
 
-export function signInPage(opts: { app: string | null; returnTo: string | null; error: string | null }): string {
+/** `appId` travels in the form; `app` is the name shown to the user. */
+export function signInPage(opts: { app: string | null; appId: string | null; returnTo: string | null; error: string | null }): string {
   const hidden = [
-    opts.app ? `<input type="hidden" name="app" value="${escapeHtml(opts.app)}">` : '',
+    opts.appId ? `<input type="hidden" name="app" value="${escapeHtml(opts.appId)}">` : '',
     opts.returnTo ? `<input type="hidden" name="return" value="${escapeHtml(opts.returnTo)}">` : '',
   ].join('');
   const error = opts.error ? `<p class="error" role="alert">${escapeHtml(opts.error)}</p>` : '';

@@ -13,12 +13,17 @@ export interface IdentityRouteDeps {
   readonly sessions: SessionStore;
   readonly signer: IdentitySigner;
   readonly baseUrl: URL;
-  readonly appExists: (appId: string) => boolean;
+  /** The app's display name, or undefined when no such app is installed. */
+  readonly appName: (appId: string) => string | undefined;
 }
 
 /** Sign-in, sign-out, the handoff to app origins, and the JWKS, all on the console origin. */
 export function createIdentityRoutes(deps: IdentityRouteDeps) {
   const secure = deps.baseUrl.protocol === 'https:';
+  // Signing in redirects to the handoff on an app origin, so the form may lead there.
+  const signInFormAction = `'self' ${deps.baseUrl.protocol}//*.${deps.baseUrl.host}`;
+  const showSignIn = (res: ServerResponse, status: number, app: string | null, returnTo: string | null, error: string | null) =>
+    sendHtml(res, status, signInPage({ app: app && (deps.appName(app) ?? null), returnTo, appId: app, error }), signInFormAction);
 
   function consoleUser(req: IncomingMessage): User | undefined {
     const cookie = readCookie(req.headers.cookie, CONSOLE_COOKIE);
@@ -32,7 +37,7 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
 
   /** Where to go once signed in: through the handoff when an app asked, else the console. */
   function next(user: User, app: string | null, returnTo: string | null): string {
-    if (!app || !deps.appExists(app)) return safeReturnPath(returnTo);
+    if (!app || deps.appName(app) === undefined) return safeReturnPath(returnTo);
     const code = deps.sessions.issue('handoff', user.id, HANDOFF_CODE_MS, { appId: app, returnTo: safeReturnPath(returnTo) });
     return `${appOrigin(app)}/.plinth/handoff?code=${encodeURIComponent(code)}`;
   }
@@ -49,7 +54,7 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
     const app = form.get('app');
     const returnTo = form.get('return');
     const user = await deps.users.authenticate(form.get('email') ?? '', form.get('password') ?? '');
-    if (!user) return sendHtml(res, 401, signInPage({ app, returnTo, error: 'That email and password do not match.' }));
+    if (!user) return showSignIn(res, 401, app, returnTo, 'That email and password do not match.');
     signIn(res, user, next(user, app, returnTo));
   }
 
@@ -65,7 +70,7 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
       case 'GET /login': {
         const user = consoleUser(req);
         if (user) redirect(res, next(user, app, returnTo));
-        else sendHtml(res, 200, signInPage({ app, returnTo, error: null }));
+        else showSignIn(res, 200, app, returnTo, null);
         return true;
       }
       case 'POST /login':
@@ -75,7 +80,7 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
         const session = deps.sessions.consume('login_link', url.searchParams.get('code') ?? '');
         const user = session && deps.users.get(session.userId);
         if (user) signIn(res, user, '/');
-        else sendHtml(res, 401, signInPage({ app: null, returnTo: null, error: 'That sign-in link is invalid, used or expired.' }));
+        else showSignIn(res, 401, null, null, 'That sign-in link is invalid, used or expired.');
         return true;
       }
       case 'POST /logout': {

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from './config.js';
+
+test('defaults work on one machine', () => {
+  const config = loadConfig({}, {});
+  assert.equal(config.port, 8080);
+  assert.equal(config.baseUrl.origin, 'http://localhost:8080');
+  assert.equal(config.baseHost, 'localhost:8080');
+  assert.equal(config.isolation, 'auto');
+  assert.deepEqual(config.trustedProxies, []);
+  assert.ok(Object.isFrozen(config));
+});
+
+test('flags win over environment variables', () => {
+  const config = loadConfig({ port: '9000' }, { PLINTH_PORT: '7000', PLINTH_BASE_URL: 'https://apps.example.com' });
+  assert.equal(config.port, 9000);
+  assert.equal(config.baseHost, 'apps.example.com');
+});
+
+test('bad settings name the variable', () => {
+  assert.throws(() => loadConfig({}, { PLINTH_PORT: '70000' }), (e: unknown) => e instanceof ConfigError && /PLINTH_PORT/.test(e.message));
+  assert.throws(() => loadConfig({}, { PLINTH_BASE_URL: 'not a url' }), /PLINTH_BASE_URL/);
+  assert.throws(() => loadConfig({}, { PLINTH_TRUSTED_PROXIES: '10.0.0.0/8,300.1.1.1' }), /PLINTH_TRUSTED_PROXIES/);
+  assert.deepEqual(loadConfig({}, { PLINTH_TRUSTED_PROXIES: ' 10.0.0.0/8 , ::1 ' }).trustedProxies, ['10.0.0.0/8', '::1']);
+});
