@@ -2,9 +2,10 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdtemp
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateSigningKey, loadConfig, startDaemon } from '@plinth/host';
+import { generateSigningKey, loadConfig, startDaemon, type Daemon } from '@plinth/host';
 import { buildApp } from './build-app.js';
 import { CliError } from './cli-error.js';
+import { dev } from './dev.js';
 import { createDaemonClient, type DaemonClient } from './daemon-client.js';
 
 export { CliError };
@@ -18,6 +19,7 @@ export interface Flags {
 
 const USAGE = `usage: plinth <command> [options]
   serve [--port N] [--data DIR] [--base-url URL]   run the daemon
+  dev <dir> [--port N] [--data DIR]                run a daemon with that app; rebuild and reload on save
   build <dir> [-o file] [--sign-key file]          bundle an app into <id>-<version>.plinth
   keygen <file>                                    make a package signing key pair
   install <file|dir>                               install a package (a folder is built first)
@@ -66,6 +68,10 @@ async function serve(flags: Flags): Promise<void> {
     if (config.installExamples) await installExamples(daemon);
     process.stdout.write(`\nPlinth is running at ${config.baseUrl.origin}\nSign in as admin (one-time link): ${await daemon.adminSignInLink()}\n\n`);
   }
+  stopOnSignals(daemon);
+}
+
+function stopOnSignals(daemon: Daemon): void {
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -77,7 +83,7 @@ async function serve(flags: Flags): Promise<void> {
 }
 
 /** The repo's examples/ folder, when running from a checkout. */
-async function installExamples(daemon: Awaited<ReturnType<typeof startDaemon>>): Promise<void> {
+async function installExamples(daemon: Daemon): Promise<void> {
   const examples = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples');
   if (!existsSync(examples)) return;
   for (const name of readdirSync(examples)) {
@@ -116,6 +122,7 @@ export async function runCommand(args: string[], flags: Flags): Promise<void> {
     return;
   }
   if (command === 'serve') return serve(flags);
+  if (command === 'dev') return stopOnSignals(await dev(need(rest[0], 'app folder'), flags));
   if (command === 'build') {
     const built = await buildApp(need(rest[0], 'app folder'), { outFile: flags.output, signKeyFile: flags['sign-key'] });
     if (!built.ok) throw new CliError(`build failed: ${built.error.message}`);

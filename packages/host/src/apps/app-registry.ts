@@ -39,6 +39,9 @@ export function createAppRegistry(db: ControlPlane) {
       db.prepare('INSERT INTO apps (id, version, installation_id, manifest_json, signer_public_key, installed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(app.id, app.version, app.installationId, JSON.stringify(app.manifest), app.signer, app.installedAt, app.installedAt);
     },
+    update(app: InstalledApp): void {
+      db.prepare('UPDATE apps SET version = ?, manifest_json = ?, updated_at = ? WHERE id = ?').run(app.version, JSON.stringify(app.manifest), Date.now(), app.id);
+    },
   };
 }
 export type AppRegistry = ReturnType<typeof createAppRegistry>;

@@ -76,6 +76,30 @@ export function createInstaller(deps: InstallerDeps) {
     return ok(app);
   }
 
+  /**
+   * `plinth dev`: swaps an installed app's code for a new build in place,
+   * keeping its data, sessions and installation id. Ungated and unsigned, so
+   * only the dev server calls it; operators use the gated update.
+   */
+  async function reload(bytes: Uint8Array): Promise<Result<InstalledApp, PackageErrorCode | UninstallErrorCode>> {
+    const archive = await readArchive(bytes);
+    if (!archive.ok) return archive;
+    const { manifest } = archive.value;
+    const current = registry.get(manifest.id);
+    if (!current) return fail('app.not_found', `no app ${manifest.id} is installed`);
+    const paths = appPaths(deps.dataDir, manifest.id);
+    const staging = join(paths.root, `.staging-${randomUUID()}`);
+    await writeUnpacked(archive.value, staging);
+    await deps.supervisor.unload(manifest.id);
+    rmSync(paths.versions, { recursive: true, force: true });
+    mkdirSync(paths.versions, { recursive: true });
+    renameSync(staging, join(paths.versions, manifest.version));
+    const app: InstalledApp = { ...current, name: manifest.name, version: manifest.version, manifest };
+    registry.update(app);
+    await deps.supervisor.load(deploymentOf(app));
+    return ok(app);
+  }
+
   async function uninstall(appId: string, keepData: boolean): Promise<Result<{ id: string; keptData: boolean }, UninstallErrorCode>> {
     if (!registry.get(appId)) return fail('app.not_found', `no app ${appId} is installed`);
     await deps.supervisor.unload(appId);
@@ -92,6 +116,7 @@ export function createInstaller(deps: InstallerDeps) {
 
   return {
     install,
+    reload,
     uninstall,
     /** Loads every installed app into the supervisor at start; processes start on first request. */
     async loadAll(): Promise<void> {
