@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { EGRESS_HEADERS_MS_MAX, EGRESS_RESPONSE_BYTES_MAX } from './capabilities/egress/limits.js';
 
 /** Parses settings once at start; the result is frozen (STYLE §7). */
 const settingsSchema = z.object({
@@ -16,6 +17,8 @@ const settingsSchema = z.object({
   egressAllowPrivate: z.string().default(''),
   installExamples: z.enum(['true', 'false']).default('true'),
   idleStopMs: z.coerce.number().int().min(1000).max(86_400_000).default(5 * 60_000),
+  egressTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(EGRESS_HEADERS_MS_MAX),
+  egressResponseBytesMax: z.coerce.number().int().min(1024).max(1024 ** 3).default(EGRESS_RESPONSE_BYTES_MAX),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -33,6 +36,9 @@ export interface Config {
   readonly installExamples: boolean;
   /** Idle time after which an app process is stopped (scale to zero). */
   readonly idleStopMs: number;
+  /** Outbound: time for response headers, and the longest idle gap in a body. */
+  readonly egressTimeoutMs: number;
+  readonly egressResponseBytesMax: number;
 }
 
 const ENV_NAMES: Record<keyof Settings, string> = {
@@ -45,6 +51,8 @@ const ENV_NAMES: Record<keyof Settings, string> = {
   egressAllowPrivate: 'PLINTH_EGRESS_ALLOW_PRIVATE',
   installExamples: 'PLINTH_INSTALL_EXAMPLES',
   idleStopMs: 'PLINTH_IDLE_STOP_MS',
+  egressTimeoutMs: 'PLINTH_EGRESS_TIMEOUT_MS',
+  egressResponseBytesMax: 'PLINTH_EGRESS_RESPONSE_BYTES_MAX',
 };
 
 function isAddressOrRange(entry: string): boolean {
@@ -82,6 +90,8 @@ export function loadConfig(flags: Partial<Record<keyof Settings, string>>, env: 
     egressAllowPrivate: Object.freeze(list(s.egressAllowPrivate)),
     installExamples: s.installExamples === 'true',
     idleStopMs: s.idleStopMs,
+    egressTimeoutMs: s.egressTimeoutMs,
+    egressResponseBytesMax: s.egressResponseBytesMax,
   });
 }
 

@@ -4,7 +4,7 @@ import workerd from 'workerd';
 import { pino, type Logger } from 'pino';
 import { createAppRegistry } from './apps/app-registry.js';
 import { appPaths, createInstaller } from './apps/installer.js';
-import { createEgressProxy } from './capabilities/egress/index.js';
+import { createEgress } from './capabilities/egress/index.js';
 import { createInfoCapability } from './capabilities/info/index.js';
 import type { Config } from './config.js';
 import { createAdminApi } from './http/admin-api.js';
@@ -54,17 +54,24 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
     return app && { appId, version: app.version, installationId: app.installationId, appUrl: appUrl(appId), baseUrl: config.baseUrl.origin };
   });
   const platformApi = createPlatformApi([info], (appId, error) => log.error({ err: error, appId }, 'platform API bug'));
+  const egress = createEgress({
+    allowPrivate: config.egressAllowPrivate, platformPorts: [config.port], outboundOf: (appId) => supervisor.deployment(appId)?.manifest.outbound,
+    timeoutMs: config.egressTimeoutMs, responseBytesMax: config.egressResponseBytesMax,
+  });
   const isolation = detectIsolation(config.isolation);
   const supervisor = createSupervisor({
     runRoot: join(config.dataDir, 'run'), isolation, workerdBinary: workerd.default, idleStopMs: config.idleStopMs, logs, now,
     platformHandler: (appId, req, res) => void platformApi(appId, req, res),
-    egressHandler: createEgressProxy(),
+    egressHandler: (appId, req, res) => void egress.handle(appId, req, res),
   });
-  const installer = createInstaller({ db, registry, dataDir: config.dataDir, supervisor, now, onUninstall: (appId) => sessions.removeForApp(appId) });
+  const installer = createInstaller({
+    db, registry, dataDir: config.dataDir, supervisor, now,
+    onUninstall: (appId) => { sessions.removeForApp(appId); egress.forget(appId); },
+  });
   await installer.loadAll();
 
   const identity = createIdentityRoutes({ users, sessions, signer, baseUrl: config.baseUrl, appName: (id) => registry.get(id)?.name });
-  const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, registry, supervisor, users, sessions, logs, appUrl });
+  const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, registry, egress, supervisor, users, sessions, logs, appUrl });
   const frontDoor = createFrontDoor({
     baseHost: config.baseHost, log, appExists: (id) => supervisor.has(id),
     console: createConsole({ identity, admin, registry, appUrl }),

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { PACKAGE_BYTES_MAX } from '../apps/limits.js';
 import type { AppRegistry } from '../apps/app-registry.js';
+import type { EgressProxy } from '../capabilities/egress/index.js';
 import type { Installer } from '../apps/installer.js';
 import { BEARER_TOKEN_MS } from '../identity/limits.js';
 import type { SessionStore } from '../identity/sessions.js';
@@ -22,6 +23,7 @@ export interface AdminApiDeps {
   readonly adminToken: string;
   readonly installer: Installer;
   readonly registry: AppRegistry;
+  readonly egress: EgressProxy;
   readonly supervisor: Supervisor;
   readonly users: UserStore;
   readonly sessions: SessionStore;
@@ -65,7 +67,7 @@ export function createAdminApi(deps: AdminApiDeps) {
 
   function appView(appId: string) {
     const app = deps.registry.get(appId);
-    return app && { id: app.id, name: app.name, version: app.version, installationId: app.installationId, signer: app.signer, installedAt: app.installedAt, url: deps.appUrl(app.id), runtime: deps.supervisor.status(app.id) ?? null };
+    return app && { id: app.id, name: app.name, version: app.version, installationId: app.installationId, signer: app.signer, installedAt: app.installedAt, url: deps.appUrl(app.id), runtime: deps.supervisor.status(app.id) ?? null, egress: deps.egress.usage(app.id) };
   }
 
   async function install(req: IncomingMessage, res: ServerResponse): Promise<void> {

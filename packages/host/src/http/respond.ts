@@ -27,6 +27,14 @@ const STATUS_BY_CODE: Record<string, number> = {
   'users.exists': 409,
   'users.not_found': 404,
   'platform.internal': 500,
+  'egress.host_not_allowed': 403,
+  'egress.private_address': 403,
+  'egress.platform_port': 403,
+  'egress.dns_failed': 502,
+  'egress.upstream_failed': 502,
+  'egress.response_too_large': 502,
+  'egress.timeout': 504,
+  'egress.busy': 503,
 };
 
 export function statusFor(code: string): number {

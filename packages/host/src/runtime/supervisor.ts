@@ -6,7 +6,7 @@ import type { Manifest } from '../apps/manifest.js';
 import { fail, ok, type Result } from '../support/result.js';
 import { AppProcess, type Isolation } from './app-process.js';
 import type { AppLogs } from './app-logs.js';
-import { ConcurrencyGate } from './concurrency-gate.js';
+import { ConcurrencyGate } from '../support/concurrency-gate.js';
 import {
   CRASH_WINDOW_MS, IDLE_SWEEP_MS, MEMORY_POLL_MS, QUEUE_LENGTH_FACTOR, QUEUE_WAIT_MS_MAX,
   RESTART_BACKOFF_MS_MAX, RESTART_BACKOFF_MS_MIN, UNIX_SOCKET_PATH_CHARS_MAX,

@@ -47,10 +47,12 @@ export interface TestDaemonOptions {
   readonly env?: Record<string, string>;
   /** Reuse a data folder (to test restarts); it is then not removed by stop(). */
   readonly dataDir?: string;
+  /** A port chosen beforehand (to name it in settings); a free one otherwise. */
+  readonly port?: number;
 }
 
 export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<TestDaemon> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'plinth-test-'));
   const baseUrl = `http://localhost:${port}`;
   const env = {

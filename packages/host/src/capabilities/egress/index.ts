@@ -1,23 +1,27 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendError } from '../../http/respond.js';
+import { parsePrivateAllowance } from './address-policy.js';
+import { createEgressProxy } from './egress-proxy.js';
+import { systemResolver, type Resolver } from './guarded-lookup.js';
 
-/**
- * The egress proxy on each app's `egress.sock` (workerd's `globalOutbound`).
- * Until the guarded proxy lands (docs/status.md), it refuses every request with
- * an error naming the host, so no app reaches the network by accident.
- */
-export function createEgressProxy() {
-  return function handleEgress(appId: string, req: IncomingMessage, res: ServerResponse): void {
-    let host = req.headers.host ?? '';
-    try {
-      host = new URL(req.url ?? '').host || host;
-    } catch {
-      // Not an absolute URL; the Host header (if any) names the target.
-    }
-    req.resume();
-    sendError(res, {
-      code: 'egress.not_allowed',
-      message: `app ${appId} may not reach ${host || 'that host'}: outbound HTTP is not yet available on this platform (manifest field "outbound")`,
-    });
-  };
+export type { EgressProxy, EgressUsage } from './egress-proxy.js';
+
+export interface EgressConfig {
+  /** PLINTH_EGRESS_ALLOW_PRIVATE entries, `host:port`. */
+  readonly allowPrivate: readonly string[];
+  readonly platformPorts: readonly number[];
+  readonly outboundOf: (appId: string) => readonly string[] | undefined;
+  readonly resolve?: Resolver;
+  readonly timeoutMs: number;
+  readonly responseBytesMax: number;
+}
+
+/** Outbound HTTP for apps: the manifest's allow-list, an SSRF guard, limits and byte counts. */
+export function createEgress(config: EgressConfig) {
+  return createEgressProxy({
+    allowance: parsePrivateAllowance(config.allowPrivate),
+    platformPorts: new Set(config.platformPorts),
+    resolve: config.resolve ?? systemResolver,
+    outboundOf: config.outboundOf,
+    timeoutMs: config.timeoutMs,
+    responseBytesMax: config.responseBytesMax,
+  });
 }

@@ -24,8 +24,16 @@ export default defineApp({
       return new Response('logged');
     }
     if (url.pathname === '/public/outbound') {
-      const response = await fetch(url.searchParams.get('to') ?? 'https://example.com/');
-      return new Response(await response.text(), { status: response.status });
+      const bytes = Number(url.searchParams.get('bytes') ?? 0);
+      const init: RequestInit = { method: url.searchParams.get('method') ?? 'GET', headers: { 'x-from-app': 'echo' } };
+      if (bytes > 0) init.body = 'b'.repeat(bytes);
+      try {
+        const response = await fetch(url.searchParams.get('to') ?? 'https://example.com/', init);
+        return new Response(await response.text(), { status: response.status });
+      } catch (error) {
+        // 599: the platform cut the exchange (size or time), as opposed to an upstream status.
+        return new Response(`fetch failed: ${error instanceof Error ? error.message : String(error)}`, { status: 599 });
+      }
     }
     const headers: Record<string, string> = {};
     request.headers.forEach((value, name) => { headers[name] = value; });
