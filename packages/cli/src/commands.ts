@@ -15,6 +15,7 @@ export interface Flags {
   'base-url'?: string | undefined; 'sign-key'?: string | undefined; output?: string | undefined; follow?: boolean | undefined;
   lines?: string | undefined; 'keep-data'?: boolean | undefined; name?: string | undefined; admin?: boolean | undefined;
   'password-stdin'?: boolean | undefined; user?: string | undefined; app?: string | undefined; help?: boolean | undefined;
+  audit?: boolean | undefined;
 }
 
 const USAGE = `usage: plinth <command> [options]
@@ -25,7 +26,8 @@ const USAGE = `usage: plinth <command> [options]
   install <file|dir>                               install a package (a folder is built first)
   uninstall <app> [--keep-data]                    remove an app
   apps                                             list apps
-  logs <app> [-f] [--lines N]                      console output and platform events
+  logs <app> [-f] [--lines N] [--audit]            console output and platform events; --audit: key use
+  root-key rotate                                  re-wrap every app's data key under a new root key
   users add <email> [--name N] [--admin] [--password-stdin] | users list
   tokens create --user <email> --app <app>         bearer token for one app
 common: --json, --url URL (the daemon), --data DIR (where admin.token is)`;
@@ -149,8 +151,18 @@ export async function runCommand(args: string[], flags: Flags): Promise<void> {
       const { apps } = await client.call<{ apps: AppView[] }>('GET', '/api/admin/apps');
       return print(flags, apps, apps.map((a) => `${a.id}\t${a.version}\t${a.runtime?.state ?? 'unknown'}\t${a.url}`).join('\n') || 'no apps installed');
     }
-    case 'logs':
-      return logs(client, flags, need(rest[0], 'app id'));
+    case 'logs': {
+      const appId = need(rest[0], 'app id');
+      if (!flags.audit) return logs(client, flags, appId);
+      const { audit } = await client.call<{ audit: { at: string; key: string; version: number | null; operation: string }[] }>('GET', `/api/admin/apps/${encodeURIComponent(appId)}/audit`);
+      for (const a of audit.reverse()) print(flags, a, `${a.at} key ${a.key}${a.version ? `.${a.version}` : ''} ${a.operation}`);
+      return;
+    }
+    case 'root-key': {
+      if (rest[0] !== 'rotate') throw new CliError(`unknown root-key command ${rest[0] ?? ''}\n${USAGE}`);
+      const result = await client.call<{ dataKeys: number }>('POST', '/api/admin/root-key-rotations');
+      return print(flags, result, `root key rotated; ${result.dataKeys} app data keys re-wrapped`);
+    }
     case 'users':
       return users(client, flags, rest);
     case 'tokens': {

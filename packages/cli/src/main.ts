@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError } from '@plinth/host';
+import { ConfigError, RootKeyError } from '@plinth/host';
 import { runCommand, CliError } from './commands.js';
 
 /** Every command prints a one-line error and exits non-zero on failure (CONTRACT §2). */
@@ -26,13 +26,14 @@ async function main(argv: string[]): Promise<void> {
       user: { type: 'string' },
       app: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
+      audit: { type: 'boolean', default: false },
     },
   });
   await runCommand(positionals, values);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  const message = error instanceof CliError || error instanceof ConfigError || (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+  const message = error instanceof CliError || error instanceof ConfigError || error instanceof RootKeyError || (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
     ? error.message
     : `unexpected error: ${error instanceof Error ? error.stack : String(error)}`;
   process.stderr.write(`plinth: ${message.split('\n')[0]}\n`);

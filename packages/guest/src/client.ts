@@ -1,4 +1,6 @@
 import { callPlatform, type PlinthEnv } from './abi.js';
+import { keysClient, type KeysClient } from './keys/index.js';
+import { secretsClient, type SecretsClient } from './secrets/index.js';
 
 export interface AppInfo {
   readonly appId: string;
@@ -11,10 +13,14 @@ export interface AppInfo {
 /** The typed platform clients; each capability adds its own member here. */
 export interface PlinthClient {
   readonly info: { get(): Promise<AppInfo> };
+  readonly secrets: SecretsClient;
+  readonly keys: KeysClient;
 }
 
 export function plinth(env: PlinthEnv): PlinthClient {
   return {
     info: { get: () => callPlatform<AppInfo>(env, 'GET', '/v1/info') },
+    secrets: secretsClient(env),
+    keys: keysClient(env),
   };
 }

@@ -6,6 +6,9 @@ import { createAppRegistry } from './apps/app-registry.js';
 import { appPaths, createInstaller } from './apps/installer.js';
 import { createEgress } from './capabilities/egress/index.js';
 import { createInfoCapability } from './capabilities/info/index.js';
+import { createKeysCapability, createKeysService } from './capabilities/keys/index.js';
+import { createSecretsCapability, createSecretsService } from './capabilities/secrets/index.js';
+import { openKeyring } from './keyring/keyring.js';
 import type { Config } from './config.js';
 import { createAdminApi } from './http/admin-api.js';
 import { createAppProxy } from './http/app-proxy.js';
@@ -53,7 +56,11 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
     const app = registry.get(appId);
     return app && { appId, version: app.version, installationId: app.installationId, appUrl: appUrl(appId), baseUrl: config.baseUrl.origin };
   });
-  const platformApi = createPlatformApi([info], (appId, error) => log.error({ err: error, appId }, 'platform API bug'));
+  const keyring = openKeyring(db, { file: join(config.dataDir, 'root.key'), env: env.PLINTH_ROOT_KEY });
+  const secrets = createSecretsService(db, keyring, now);
+  const keys = createKeysService(db, keyring, now);
+  const capabilities = [info, createSecretsCapability(secrets), createKeysCapability(keys)];
+  const platformApi = createPlatformApi(capabilities, (appId, error) => log.error({ err: error, appId }, 'platform API bug'));
   const egress = createEgress({
     allowPrivate: config.egressAllowPrivate, platformPorts: [config.port], outboundOf: (appId) => supervisor.deployment(appId)?.manifest.outbound,
     timeoutMs: config.egressTimeoutMs, responseBytesMax: config.egressResponseBytesMax,
@@ -66,16 +73,24 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   });
   const installer = createInstaller({
     db, registry, dataDir: config.dataDir, supervisor, now,
-    onUninstall: (appId) => { sessions.removeForApp(appId); egress.forget(appId); },
+    onUninstall: (appId, keepData) => {
+      sessions.removeForApp(appId);
+      egress.forget(appId);
+      if (keepData) return;
+      secrets.removeApp(appId);
+      keys.removeApp(appId);
+      keyring.destroy(appId);
+    },
   });
   await installer.loadAll();
 
   const identity = createIdentityRoutes({ users, sessions, signer, baseUrl: config.baseUrl, appName: (id) => registry.get(id)?.name });
-  const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, registry, egress, supervisor, users, sessions, logs, appUrl });
+  const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, registry, egress, keys, keyring, supervisor, users, sessions, logs, appUrl });
   const frontDoor = createFrontDoor({
     baseHost: config.baseHost, log, appExists: (id) => supervisor.has(id),
     console: createConsole({ identity, admin, registry, appUrl }),
-    app: createAppProxy({ supervisor, sessions, users, signer, baseUrl: config.baseUrl, clientIp: createClientIpResolver(config.trustedProxies) }),
+    app: createAppProxy({ supervisor, sessions, users, signer, baseUrl: config.baseUrl, clientIp: createClientIpResolver(config.trustedProxies),
+    }),
   });
   const port = await frontDoor.listen(config.port, config.listenHost);
   log.info({ port, baseUrl: config.baseUrl.origin, isolation, data: config.dataDir }, 'plinth is serving');

@@ -21,7 +21,8 @@ export interface InstallerDeps {
   readonly registry: AppRegistry;
   readonly dataDir: string;
   readonly supervisor: Supervisor;
-  readonly onUninstall: (appId: string) => void;
+  /** Removes what other parts hold for the app; with `keepData`, only what is not the app's data. */
+  readonly onUninstall: (appId: string, keepData: boolean) => void;
   readonly now: () => number;
 }
 
@@ -103,7 +104,7 @@ export function createInstaller(deps: InstallerDeps) {
   async function uninstall(appId: string, keepData: boolean): Promise<Result<{ id: string; keptData: boolean }, UninstallErrorCode>> {
     if (!registry.get(appId)) return fail('app.not_found', `no app ${appId} is installed`);
     await deps.supervisor.unload(appId);
-    deps.onUninstall(appId);
+    deps.onUninstall(appId, keepData);
     db.transaction(() => {
       db.prepare('DELETE FROM apps WHERE id = ?').run(appId);
       if (!keepData) db.prepare('DELETE FROM app_signers WHERE app_id = ?').run(appId);

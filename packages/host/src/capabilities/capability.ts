@@ -5,6 +5,8 @@ export interface PlatformCall {
   readonly appId: string;
   readonly method: string;
   readonly url: URL;
+  /** Decoded `:name` segments of the route pattern. */
+  readonly params: Readonly<Record<string, string>>;
   /** The parsed JSON body, or undefined for a call without one. */
   readonly body: unknown;
 }
@@ -13,7 +15,7 @@ export type RouteHandler = (call: PlatformCall) => Promise<Result<unknown>> | Re
 
 /**
  * A capability contributes routes under `/v1/<name>/` to the platform API.
- * Keys are `METHOD /v1/path`; dependencies come in through the factory that
+ * Keys are `METHOD /v1/path`, where a `:param` segment matches one path segment; dependencies come in through the factory that
  * builds it, never through this interface (STYLE §11).
  */
 export interface Capability {

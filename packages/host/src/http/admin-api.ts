@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { PACKAGE_BYTES_MAX } from '../apps/limits.js';
 import type { AppRegistry } from '../apps/app-registry.js';
 import type { EgressProxy } from '../capabilities/egress/index.js';
+import type { KeysService } from '../capabilities/keys/index.js';
+import { AUDIT_PAGE_ROWS_MAX } from '../capabilities/keys/limits.js';
+import { RootKeyError, type Keyring } from '../keyring/keyring.js';
 import type { Installer } from '../apps/installer.js';
 import { BEARER_TOKEN_MS } from '../identity/limits.js';
 import type { SessionStore } from '../identity/sessions.js';
@@ -24,6 +27,8 @@ export interface AdminApiDeps {
   readonly installer: Installer;
   readonly registry: AppRegistry;
   readonly egress: EgressProxy;
+  readonly keys: KeysService;
+  readonly keyring: Keyring;
   readonly supervisor: Supervisor;
   readonly users: UserStore;
   readonly sessions: SessionStore;
@@ -107,6 +112,19 @@ export function createAdminApi(deps: AdminApiDeps) {
         const lines = Math.min(Math.max(Number(url.searchParams.get('lines') ?? LOG_LINES_DEFAULT) || LOG_LINES_DEFAULT, 1), LOG_LINES_MAX);
         if (url.searchParams.get('follow') === 'true') return followLogs(req, res, id!, lines);
         return sendJson(res, 200, { lines: deps.logs.tail(id!, lines) });
+      }
+      case 'GET apps/:id/audit': {
+        if (!deps.registry.get(id!)) return sendError(res, { code: 'app.not_found', message: `no app ${id} is installed` });
+        const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? AUDIT_PAGE_ROWS_MAX) || AUDIT_PAGE_ROWS_MAX, 1), AUDIT_PAGE_ROWS_MAX);
+        return sendJson(res, 200, { audit: deps.keys.audit(id!, limit) });
+      }
+      case 'POST root-key-rotations': {
+        try {
+          return sendJson(res, 200, deps.keyring.rotateRootKey());
+        } catch (error) {
+          if (error instanceof RootKeyError) return sendError(res, { code: 'keyring.rotation_unavailable', message: error.message });
+          throw error;
+        }
       }
       case 'GET users':
         return sendJson(res, 200, { users: deps.users.list() });

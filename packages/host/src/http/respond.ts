@@ -27,6 +27,9 @@ const STATUS_BY_CODE: Record<string, number> = {
   'users.exists': 409,
   'users.not_found': 404,
   'platform.internal': 500,
+  'assets.bad_path': 400,
+  'assets.precondition_failed': 412,
+  'assets.range_not_satisfiable': 416,
   'egress.host_not_allowed': 403,
   'egress.private_address': 403,
   'egress.platform_port': 403,
@@ -35,13 +38,19 @@ const STATUS_BY_CODE: Record<string, number> = {
   'egress.response_too_large': 502,
   'egress.timeout': 504,
   'egress.busy': 503,
+  'platform.bad_request': 400,
+  'secrets.too_many': 409,
+  'keys.exists': 409,
+  'keys.too_many': 409,
+  'keys.too_many_versions': 409,
+  'keyring.rotation_unavailable': 409,
 };
 
 export function statusFor(code: string): number {
   const exact = STATUS_BY_CODE[code];
   if (exact) return exact;
-  if (code.endsWith('.not_found')) return 404;
-  if (code.endsWith('.too_large')) return 413;
+  if (code.endsWith('not_found')) return 404;
+  if (code.endsWith('too_large')) return 413;
   return 400;
 }
 

@@ -2,26 +2,58 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Capability, RouteHandler } from '../capabilities/capability.js';
 import { readBody, requestUrl, sendError, sendJson } from '../http/respond.js';
 
-/** One ABI call carries at most this much JSON; bulk data goes through objects. */
-const PLATFORM_BODY_BYTES_MAX = 1024 * 1024;
+/** One ABI call carries at most this much JSON: 1 MiB of binary in base64 plus room; bulk data goes through objects. */
+export const PLATFORM_BODY_BYTES_MAX = 2 * 1024 * 1024;
+
+interface Route {
+  readonly key: string;
+  readonly method: string;
+  readonly segments: readonly string[];
+  readonly handler: RouteHandler;
+}
+
+/** Finds the route for a call; `:param` segments match one decoded path segment. */
+function matchRoute(routes: readonly Route[], method: string, pathname: string): { handler: RouteHandler; params: Record<string, string> } | 'bad_path' | undefined {
+  const segments = pathname.split('/');
+  for (const route of routes) {
+    if (route.method !== method || route.segments.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    let matched = true;
+    for (let i = 0; i < segments.length && matched; i++) {
+      const expected = route.segments[i]!;
+      if (!expected.startsWith(':')) matched = expected === segments[i];
+      else {
+        try {
+          params[expected.slice(1)] = decodeURIComponent(segments[i]!);
+        } catch {
+          return 'bad_path';
+        }
+      }
+    }
+    if (matched) return { handler: route.handler, params };
+  }
+  return undefined;
+}
 
 /**
  * The HTTP+JSON ABI served on each app's `platform.sock`. The socket decides
  * the app id, so no request can name another app.
  */
 export function createPlatformApi(capabilities: readonly Capability[], onBug: (appId: string, error: unknown) => void) {
-  const routes = new Map<string, RouteHandler>();
+  const routes: Route[] = [];
   for (const capability of capabilities) {
     for (const [key, handler] of Object.entries(capability.routes)) {
-      if (routes.has(key)) throw new Error(`route ${key} is declared twice (second by ${capability.name})`);
-      routes.set(key, handler);
+      if (routes.some((r) => r.key === key)) throw new Error(`route ${key} is declared twice (second by ${capability.name})`);
+      const [method = '', pattern = ''] = key.split(' ');
+      routes.push({ key, method, segments: pattern.split('/'), handler });
     }
   }
 
   return async function handlePlatform(appId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = requestUrl(req);
-    const handler = routes.get(`${req.method} ${url.pathname}`);
-    if (!handler) return sendError(res, { code: 'platform.not_found', message: `${req.method} ${url.pathname} is not part of the platform API` });
+    const match = matchRoute(routes, req.method ?? 'GET', url.pathname);
+    if (!match) return sendError(res, { code: 'platform.not_found', message: `${req.method} ${url.pathname} is not part of the platform API` });
+    if (match === 'bad_path') return sendError(res, { code: 'platform.bad_path', message: `${url.pathname} has a malformed percent-encoding` });
     let body: unknown;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const raw = await readBody(req, PLATFORM_BODY_BYTES_MAX);
@@ -33,7 +65,7 @@ export function createPlatformApi(capabilities: readonly Capability[], onBug: (a
       }
     }
     try {
-      const result = await handler({ appId, method: req.method ?? 'GET', url, body });
+      const result = await match.handler({ appId, method: req.method ?? 'GET', url, params: match.params, body });
       if (result.ok) sendJson(res, 200, result.value);
       else sendError(res, result.error);
     } catch (error) {

@@ -40,6 +40,42 @@ const MIGRATIONS: readonly string[] = [
      app_id TEXT PRIMARY KEY,
      public_key TEXT NOT NULL
    );`,
+  `CREATE TABLE keyring_meta (
+     name TEXT PRIMARY KEY,
+     value BLOB NOT NULL
+   );
+   -- Each app's data key, sealed under the root key. Deleting a row shreds the app's secrets and keys.
+   CREATE TABLE app_data_keys (
+     app_id TEXT PRIMARY KEY,
+     wrapped BLOB NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE secrets (
+     app_id TEXT NOT NULL,
+     name TEXT NOT NULL,
+     sealed_value BLOB NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (app_id, name)
+   ) WITHOUT ROWID;
+   CREATE TABLE signing_keys (
+     app_id TEXT NOT NULL,
+     name TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     public_key BLOB NOT NULL,
+     sealed_private_key BLOB NOT NULL,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (app_id, name, version)
+   ) WITHOUT ROWID;
+   CREATE TABLE key_audit (
+     id INTEGER PRIMARY KEY,
+     app_id TEXT NOT NULL,
+     key_name TEXT NOT NULL,
+     version INTEGER,
+     operation TEXT NOT NULL,
+     at INTEGER NOT NULL
+   );
+   CREATE INDEX key_audit_app ON key_audit(app_id, id);`,
 ];
 
 export function openControlPlane(path: string): ControlPlane {

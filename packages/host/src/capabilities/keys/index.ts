@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { fail, ok, type Result } from '../../support/result.js';
+import type { Capability, PlatformCall } from '../capability.js';
+import { parseBody } from '../parse-body.js';
+import { SIGN_DATA_BYTES_MAX } from './limits.js';
+import type { KeysService } from './service.js';
+
+export { createKeysService, type KeysService } from './service.js';
+
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+const signSchema = z.object({ data: z.string().regex(BASE64, 'must be base64 or base64url') }).strict();
+const verifySchema = z.object({
+  data: z.string().regex(BASE64, 'must be base64 or base64url'),
+  signature: z.string().regex(BASE64, 'must be base64 or base64url'),
+  version: z.number().int().min(1).optional(),
+}).strict();
+
+/** Decodes base64 or base64url (Node accepts both) and applies the 1 MiB cap. */
+function decodeData(text: string): Result<Buffer, 'keys.data_too_large'> {
+  const data = Buffer.from(text, 'base64');
+  return data.length <= SIGN_DATA_BYTES_MAX ? ok(data) : fail('keys.data_too_large', `sign and verify take at most ${SIGN_DATA_BYTES_MAX} bytes of data (got ${data.length}); hash larger messages first`);
+}
+
+function versionParam(call: PlatformCall): Result<number | undefined, 'keys.invalid_version'> {
+  const text = call.url.searchParams.get('version');
+  if (text === null) return ok(undefined);
+  return /^[1-9]\d{0,8}$/.test(text) ? ok(Number(text)) : fail('keys.invalid_version', `version must be a positive integer (got ${JSON.stringify(text)})`);
+}
+
+/** `keys`: Ed25519 keys that sign and verify but never leave the host (CONTRACT §5). */
+export function createKeysCapability(service: KeysService) {
+  const name = (call: PlatformCall) => call.params.name ?? '';
+  return {
+    name: 'keys',
+    routes: {
+      'GET /v1/keys': (call) => ok({ keys: service.list(call.appId) }),
+      'POST /v1/keys/:name': (call) => service.create(call.appId, name(call)),
+      'POST /v1/keys/:name/get-or-create': (call) => service.getOrCreate(call.appId, name(call)),
+      'GET /v1/keys/:name': (call) => {
+        const version = versionParam(call);
+        return version.ok ? service.get(call.appId, name(call), version.value) : version;
+      },
+      'POST /v1/keys/:name/sign': (call) => {
+        const body = parseBody(call, signSchema);
+        if (!body.ok) return body;
+        const data = decodeData(body.value.data);
+        return data.ok ? service.sign(call.appId, name(call), data.value) : data;
+      },
+      'POST /v1/keys/:name/verify': (call) => {
+        const body = parseBody(call, verifySchema);
+        if (!body.ok) return body;
+        const data = decodeData(body.value.data);
+        if (!data.ok) return data;
+        return service.verify(call.appId, name(call), data.value, Buffer.from(body.value.signature, 'base64'), body.value.version);
+      },
+      'POST /v1/keys/:name/rotate': (call) => service.rotate(call.appId, name(call)),
+      'DELETE /v1/keys/:name': (call) => {
+        const version = versionParam(call);
+        return version.ok ? service.delete(call.appId, name(call), version.value) : version;
+      },
+    },
+  } satisfies Capability;
+}

@@ -1,0 +1,176 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
+import type { Keyring } from '../../keyring/keyring.js';
+import type { ControlPlane } from '../../store/control-plane.js';
+import { fail, ok, type Result } from '../../support/result.js';
+import { AUDIT_ROWS_PER_APP_MAX, KEYS_PER_APP_MAX, KEY_NAME_PATTERN, KEY_VERSIONS_MAX, PRIVATE_KEY_CACHE_ENTRIES_MAX } from './limits.js';
+
+export type KeysErrorCode = 'keys.not_found' | 'keys.exists' | 'keys.invalid_name' | 'keys.too_many' | 'keys.too_many_versions';
+export type KeyOperation = 'create' | 'sign' | 'verify' | 'rotate' | 'delete' | 'public_key';
+
+export interface PublicKeyForms {
+  /** The 32-byte Ed25519 public key, base64url. */
+  readonly raw: string;
+  readonly jwk: { kty: 'OKP'; crv: 'Ed25519'; x: string; kid: string; alg: 'EdDSA'; use: 'sig' };
+  /** SPKI, PEM-encoded: what OpenSSL and `crypto.createPublicKey` read. */
+  readonly pem: string;
+}
+
+export interface KeyView {
+  readonly name: string;
+  readonly version: number;
+  readonly versions: readonly number[];
+  readonly createdAt: string;
+  readonly publicKey: PublicKeyForms;
+}
+
+interface KeyRow { name: string; version: number; public_key: Buffer; sealed_private_key: Buffer; created_at: number }
+
+/** Ed25519 SPKI DER is a fixed 12-byte prefix followed by the raw 32-byte key (RFC 8410). */
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+function publicKeyForms(name: string, version: number, raw: Buffer): PublicKeyForms {
+  const key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+  const x = raw.toString('base64url');
+  return { raw: x, jwk: { kty: 'OKP', crv: 'Ed25519', x, kid: `${name}.${version}`, alg: 'EdDSA', use: 'sig' }, pem: key.export({ format: 'pem', type: 'spki' }).toString() };
+}
+
+/**
+ * Signing keys that never leave the host: private halves are generated here,
+ * sealed under the app's data key, and only ever used in this process.
+ */
+export function createKeysService(db: ControlPlane, keyring: Keyring, now: () => number) {
+  const versionsOf = db.prepare<[string, string], KeyRow>('SELECT * FROM signing_keys WHERE app_id = ? AND name = ? ORDER BY version');
+  const insert = db.prepare('INSERT INTO signing_keys (app_id, name, version, public_key, sealed_private_key, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+  const audit = db.prepare('INSERT INTO key_audit (app_id, key_name, version, operation, at) VALUES (?, ?, ?, ?, ?)');
+  const privateKeys = new Map<string, KeyObject>();
+  const context = (name: string, version: number) => `key:${name}:${version}`;
+  let auditsSincePrune = 0;
+
+  function record(appId: string, name: string, version: number | null, operation: KeyOperation): void {
+    audit.run(appId, name, version, operation, now());
+    // Pruning every few thousand rows keeps the table bounded without a delete per call.
+    if (++auditsSincePrune >= 4_096) {
+      auditsSincePrune = 0;
+      db.prepare('DELETE FROM key_audit WHERE app_id = ? AND id <= (SELECT id FROM key_audit WHERE app_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)').run(appId, appId, AUDIT_ROWS_PER_APP_MAX);
+    }
+  }
+
+  function view(name: string, rows: KeyRow[]): KeyView {
+    const latest = rows[rows.length - 1]!;
+    return { name, version: latest.version, versions: rows.map((r) => r.version), createdAt: new Date(rows[0]!.created_at).toISOString(), publicKey: publicKeyForms(name, latest.version, latest.public_key) };
+  }
+
+  function rowsOf(appId: string, name: string): Result<KeyRow[], KeysErrorCode> {
+    if (!KEY_NAME_PATTERN.test(name)) return fail('keys.invalid_name', `key names are 1 to 128 of A-Z a-z 0-9 _ - . (got ${JSON.stringify(name.slice(0, 129))})`);
+    const rows = versionsOf.all(appId, name);
+    return rows.length ? ok(rows) : fail('keys.not_found', `no key named ${name}`);
+  }
+
+  function addVersion(appId: string, name: string, version: number): void {
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length);
+    const sealed = keyring.seal(appId, privateKey.export({ format: 'der', type: 'pkcs8' }), context(name, version));
+    insert.run(appId, name, version, raw, sealed, now());
+  }
+
+  function create(appId: string, name: string, onlyIfAbsent: boolean): Result<KeyView & { created: boolean }, KeysErrorCode> {
+    if (!KEY_NAME_PATTERN.test(name)) return fail('keys.invalid_name', `key names are 1 to 128 of A-Z a-z 0-9 _ - . (got ${JSON.stringify(name.slice(0, 129))})`);
+    return db.transaction((): Result<KeyView & { created: boolean }, KeysErrorCode> => {
+      const existing = versionsOf.all(appId, name);
+      if (existing.length) return onlyIfAbsent ? ok({ ...view(name, existing), created: false }) : fail('keys.exists', `a key named ${name} already exists; use rotate to add a version`);
+      const names = db.prepare<[string], { n: number }>('SELECT count(DISTINCT name) AS n FROM signing_keys WHERE app_id = ?').get(appId)!.n;
+      if (names >= KEYS_PER_APP_MAX) return fail('keys.too_many', `an app holds at most ${KEYS_PER_APP_MAX} keys`);
+      addVersion(appId, name, 1);
+      record(appId, name, 1, 'create');
+      return ok({ ...view(name, versionsOf.all(appId, name)), created: true });
+    })();
+  }
+
+  function privateKey(appId: string, row: KeyRow): KeyObject {
+    const cacheKey = `${appId}\n${row.name}\n${row.version}`;
+    let key = privateKeys.get(cacheKey);
+    if (!key) {
+      key = createPrivateKey({ key: keyring.open(appId, row.sealed_private_key, context(row.name, row.version)), format: 'der', type: 'pkcs8' });
+      if (privateKeys.size >= PRIVATE_KEY_CACHE_ENTRIES_MAX) privateKeys.delete(privateKeys.keys().next().value!);
+      privateKeys.set(cacheKey, key);
+    }
+    return key;
+  }
+
+  function forget(appId: string, name: string): void {
+    for (const cacheKey of privateKeys.keys()) if (cacheKey.startsWith(`${appId}\n${name}\n`)) privateKeys.delete(cacheKey);
+  }
+
+  return {
+    create: (appId: string, name: string) => create(appId, name, false),
+    getOrCreate: (appId: string, name: string) => create(appId, name, true),
+    get(appId: string, name: string, version?: number): Result<KeyView, KeysErrorCode> {
+      const rows = rowsOf(appId, name);
+      if (!rows.ok) return rows;
+      const chosen = version === undefined ? rows.value[rows.value.length - 1] : rows.value.find((r) => r.version === version);
+      if (!chosen) return fail('keys.not_found', `key ${name} has no version ${version}`);
+      record(appId, name, chosen.version, 'public_key');
+      return ok({ ...view(name, rows.value), version: chosen.version, publicKey: publicKeyForms(name, chosen.version, chosen.public_key) });
+    },
+    list(appId: string): KeyView[] {
+      const rows = db.prepare<[string], KeyRow>('SELECT * FROM signing_keys WHERE app_id = ? ORDER BY name, version').all(appId);
+      const byName = new Map<string, KeyRow[]>();
+      for (const row of rows) byName.set(row.name, [...(byName.get(row.name) ?? []), row]);
+      return [...byName].map(([name, versions]) => view(name, versions));
+    },
+    /** Signs with the latest version. */
+    sign(appId: string, name: string, data: Buffer): Result<{ signature: string; version: number; kid: string }, KeysErrorCode> {
+      const rows = rowsOf(appId, name);
+      if (!rows.ok) return rows;
+      const latest = rows.value[rows.value.length - 1]!;
+      const signature = edSign(null, data, privateKey(appId, latest));
+      record(appId, name, latest.version, 'sign');
+      return ok({ signature: signature.toString('base64url'), version: latest.version, kid: `${name}.${latest.version}` });
+    },
+    /** Checks against the given version, or against every version that has not been deleted. */
+    verify(appId: string, name: string, data: Buffer, signature: Buffer, version?: number): Result<{ valid: boolean; version: number | null }, KeysErrorCode> {
+      const rows = rowsOf(appId, name);
+      if (!rows.ok) return rows;
+      const candidates = version === undefined ? rows.value : rows.value.filter((r) => r.version === version);
+      if (!candidates.length) return fail('keys.not_found', `key ${name} has no version ${version}`);
+      const match = signature.length === 64
+        ? candidates.find((r) => edVerify(null, data, createPublicKey({ key: Buffer.concat([SPKI_PREFIX, r.public_key]), format: 'der', type: 'spki' }), signature))
+        : undefined;
+      record(appId, name, match?.version ?? version ?? null, 'verify');
+      return ok({ valid: match !== undefined, version: match?.version ?? null });
+    },
+    rotate(appId: string, name: string): Result<KeyView, KeysErrorCode> {
+      return db.transaction((): Result<KeyView, KeysErrorCode> => {
+        const rows = rowsOf(appId, name);
+        if (!rows.ok) return rows;
+        if (rows.value.length >= KEY_VERSIONS_MAX) return fail('keys.too_many_versions', `key ${name} has ${KEY_VERSIONS_MAX} versions; delete old ones before rotating`);
+        const next = rows.value[rows.value.length - 1]!.version + 1;
+        addVersion(appId, name, next);
+        record(appId, name, next, 'rotate');
+        return ok(view(name, versionsOf.all(appId, name)));
+      })();
+    },
+    /** Deletes one version, or the whole key. Deleting the only remaining version deletes the key. */
+    delete(appId: string, name: string, version?: number): Result<{ name: string; deleted: readonly number[] }, KeysErrorCode> {
+      const rows = rowsOf(appId, name);
+      if (!rows.ok) return rows;
+      const doomed = version === undefined ? rows.value.map((r) => r.version) : rows.value.filter((r) => r.version === version).map((r) => r.version);
+      if (!doomed.length) return fail('keys.not_found', `key ${name} has no version ${version}`);
+      const remove = db.prepare('DELETE FROM signing_keys WHERE app_id = ? AND name = ? AND version = ?');
+      db.transaction(() => { for (const v of doomed) remove.run(appId, name, v); })();
+      forget(appId, name);
+      record(appId, name, version ?? null, 'delete');
+      return ok({ name, deleted: doomed });
+    },
+    audit(appId: string, limit: number): { key: string; version: number | null; operation: KeyOperation; at: string }[] {
+      return db.prepare<[string, number], { key_name: string; version: number | null; operation: KeyOperation; at: number }>('SELECT key_name, version, operation, at FROM key_audit WHERE app_id = ? ORDER BY id DESC LIMIT ?')
+        .all(appId, limit).map((r) => ({ key: r.key_name, version: r.version, operation: r.operation, at: new Date(r.at).toISOString() }));
+    },
+    removeApp(appId: string): void {
+      db.prepare('DELETE FROM signing_keys WHERE app_id = ?').run(appId);
+      db.prepare('DELETE FROM key_audit WHERE app_id = ?').run(appId);
+      for (const cacheKey of privateKeys.keys()) if (cacheKey.startsWith(`${appId}\n`)) privateKeys.delete(cacheKey);
+    },
+  };
+}
+export type KeysService = ReturnType<typeof createKeysService>;
