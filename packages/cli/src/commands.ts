@@ -30,6 +30,7 @@ const USAGE = `usage: plinth <command> [options]
   root-key rotate                                  re-wrap every app's data key under a new root key
   users add <email> [--name N] [--admin] [--password-stdin] | users list
   tokens create --user <email> --app <app>         bearer token for one app
+  tokens revoke <token>                            revoke a bearer token
 common: --json, --url URL (the daemon), --data DIR (where admin.token is)`;
 
 function print(flags: Flags, value: unknown, text: string): void {
@@ -133,6 +134,7 @@ export async function runCommand(args: string[], flags: Flags): Promise<void> {
   if (command === 'keygen') {
     const file = need(rest[0], 'key file');
     const key = generateSigningKey();
+    if (existsSync(file)) throw new CliError(`${file} already exists; keygen never overwrites a key`);
     writeFileSync(file, JSON.stringify(key, null, 2), { mode: 0o600, flag: 'wx' });
     return print(flags, { file, publicKey: key.publicKey }, `wrote ${file}; public key ${key.publicKey}`);
   }
@@ -166,6 +168,10 @@ export async function runCommand(args: string[], flags: Flags): Promise<void> {
     case 'users':
       return users(client, flags, rest);
     case 'tokens': {
+      if (rest[0] === 'revoke') {
+        const result = await client.call<{ revoked: boolean }>('DELETE', '/api/admin/tokens', JSON.stringify({ token: need(rest[1], 'token') }));
+        return print(flags, result, 'token revoked');
+      }
       if (rest[0] !== 'create') throw new CliError(`unknown tokens command ${rest[0] ?? ''}\n${USAGE}`);
       const body = JSON.stringify({ user: need(flags.user, '--user'), app: need(flags.app, '--app') });
       const token = await client.call<{ token: string }>('POST', '/api/admin/tokens', body);

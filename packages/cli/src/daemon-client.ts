@@ -36,8 +36,8 @@ export function createDaemonClient(opts: ClientOptions, env: NodeJS.ProcessEnv) 
       const payload = (await response.json().catch(() => null)) as ({ error?: { code: string; message: string; details?: { path: string; message: string }[] } } & T) | null;
       if (!response.ok) {
         const error = payload?.error;
-        const details = error?.details?.length ? ` (${error.details.map((d) => `${d.path}: ${d.message}`).join('; ')})` : '';
-        throw new CliError(error ? `${error.code}: ${error.message}${details}` : `the daemon answered ${response.status}`);
+        // The message already lists any details; they are there for --json callers.
+        throw new CliError(error ? `${error.code}: ${error.message}` : `the daemon answered ${response.status}`);
       }
       return payload as T;
     },

@@ -23,4 +23,7 @@ test('bad settings name the variable', () => {
   assert.throws(() => loadConfig({}, { PLINTH_BASE_URL: 'not a url' }), /PLINTH_BASE_URL/);
   assert.throws(() => loadConfig({}, { PLINTH_TRUSTED_PROXIES: '10.0.0.0/8,300.1.1.1' }), /PLINTH_TRUSTED_PROXIES/);
   assert.deepEqual(loadConfig({}, { PLINTH_TRUSTED_PROXIES: ' 10.0.0.0/8 , ::1 ' }).trustedProxies, ['10.0.0.0/8', '::1']);
+  assert.throws(() => loadConfig({}, { PLINTH_EGRESS_ALLOW_PRIVATE: 'localhost' }), /PLINTH_EGRESS_ALLOW_PRIVATE/);
+  assert.deepEqual(loadConfig({}, { PLINTH_EGRESS_ALLOW_PRIVATE: '127.0.0.1:5432,[::1]:6379' }).egressAllowPrivate, ['127.0.0.1:5432', '[::1]:6379']);
+  assert.throws(() => loadConfig({}, { PLINTH_DATA: `/tmp/${'d'.repeat(80)}` }), /PLINTH_DATA: .* too long/);
 });

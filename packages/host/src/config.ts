@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { EGRESS_HEADERS_MS_MAX, EGRESS_RESPONSE_BYTES_MAX } from './capabilities/egress/limits.js';
+import { UNIX_SOCKET_PATH_CHARS_MAX } from './runtime/limits.js';
 
 /** Parses settings once at start; the result is frozen (STYLE §7). */
 const settingsSchema = z.object({
@@ -14,7 +15,10 @@ const settingsSchema = z.object({
     { message: 'expected a comma list of IP addresses or CIDR ranges, e.g. 10.0.0.0/8,127.0.0.1' },
   ),
   isolation: z.enum(['auto', 'bwrap', 'none']).default('auto'),
-  egressAllowPrivate: z.string().default(''),
+  egressAllowPrivate: z.string().default('').refine(
+    (value) => list(value).every((entry) => /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(entry)),
+    { message: 'expected a comma list of host:port, e.g. 127.0.0.1:5432,db.internal:5432,[::1]:6379' },
+  ),
   installExamples: z.enum(['true', 'false']).default('true'),
   idleStopMs: z.coerce.number().int().min(1000).max(86_400_000).default(5 * 60_000),
   egressTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(EGRESS_HEADERS_MS_MAX),
@@ -78,11 +82,17 @@ export function loadConfig(flags: Partial<Record<keyof Settings, string>>, env: 
     throw new ConfigError(`invalid settings: ${problems.join('; ')}`);
   }
   const s = parsed.data;
+  const dataDir = resolve(s.data);
+  // Unix socket paths are capped at 107 bytes; the longest is <data>/run/<31-char app id>/platform.sock.
+  const longestSocket = `${dataDir}/run/${'x'.repeat(31)}/platform.sock`;
+  if (longestSocket.length > UNIX_SOCKET_PATH_CHARS_MAX) {
+    throw new ConfigError(`PLINTH_DATA: ${dataDir} is too long for app sockets (at most ${dataDir.length - (longestSocket.length - UNIX_SOCKET_PATH_CHARS_MAX)} characters here); choose a shorter folder`);
+  }
   const baseUrl = new URL(s.baseUrl ?? `http://localhost:${s.port}`);
   return Object.freeze({
     port: s.port,
     listenHost: s.host,
-    dataDir: resolve(s.data),
+    dataDir,
     baseUrl,
     baseHost: baseUrl.host.toLowerCase(),
     trustedProxies: Object.freeze(list(s.trustedProxies)),

@@ -30,6 +30,8 @@ import { openControlPlane } from './store/control-plane.js';
 /** In-flight requests get this long to finish on shutdown before their connections are cut. */
 const SHUTDOWN_DRAIN_MS = 10_000;
 const FIRST_ADMIN_EMAIL = 'admin@localhost';
+/** Expired sign-ins, codes and tokens are deleted this often; they are refused on sight anyway. */
+const SESSION_PURGE_MS = 3600_000;
 
 /** The operator's credential for the admin API: from PLINTH_ADMIN_TOKEN, else `<data>/admin.token` (0600). */
 function adminToken(dataDir: string, env: NodeJS.ProcessEnv): string {
@@ -51,18 +53,19 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   const logs = createAppLogs((appId) => appPaths(config.dataDir, appId).logs, now);
   const appUrl = (appId: string) => `${config.baseUrl.protocol}//${appId}.${config.baseHost}`;
 
-  const registry = createAppRegistry(db);
-  const info = createInfoCapability((appId) => {
+  const registry = createAppRegistry(db, now);
+  const info = createInfoCapability(signer.jwks, (appId) => {
     const app = registry.get(appId);
     return app && { appId, version: app.version, installationId: app.installationId, appUrl: appUrl(appId), baseUrl: config.baseUrl.origin };
   });
-  const keyring = openKeyring(db, { file: join(config.dataDir, 'root.key'), env: env.PLINTH_ROOT_KEY });
+  const keyring = openKeyring(db, { file: join(config.dataDir, 'root.key'), env: env.PLINTH_ROOT_KEY }, now);
   const secrets = createSecretsService(db, keyring, now);
   const keys = createKeysService(db, keyring, now);
   const capabilities = [info, createSecretsCapability(secrets), createKeysCapability(keys)];
   const platformApi = createPlatformApi(capabilities, (appId, error) => log.error({ err: error, appId }, 'platform API bug'));
+  const platformPorts = new Set<number>();
   const egress = createEgress({
-    allowPrivate: config.egressAllowPrivate, platformPorts: [config.port], outboundOf: (appId) => supervisor.deployment(appId)?.manifest.outbound,
+    allowPrivate: config.egressAllowPrivate, platformPorts, outboundOf: (appId) => supervisor.deployment(appId)?.manifest.outbound,
     timeoutMs: config.egressTimeoutMs, responseBytesMax: config.egressResponseBytesMax,
   });
   const isolation = detectIsolation(config.isolation);
@@ -82,17 +85,21 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
       keyring.destroy(appId);
     },
   });
-  await installer.loadAll();
+  for (const failure of await installer.loadAll()) log.error(failure, 'an installed app could not be loaded; it answers 404 until reinstalled');
 
   const identity = createIdentityRoutes({ users, sessions, signer, baseUrl: config.baseUrl, appName: (id) => registry.get(id)?.name });
   const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, registry, egress, keys, keyring, supervisor, users, sessions, logs, appUrl });
   const frontDoor = createFrontDoor({
     baseHost: config.baseHost, log, appExists: (id) => supervisor.has(id),
     console: createConsole({ identity, admin, registry, appUrl }),
-    app: createAppProxy({ supervisor, sessions, users, signer, baseUrl: config.baseUrl, clientIp: createClientIpResolver(config.trustedProxies),
+    app: createAppProxy({
+      supervisor, sessions, users, signer, baseUrl: config.baseUrl, clientIp: createClientIpResolver(config.trustedProxies),
     }),
   });
   const port = await frontDoor.listen(config.port, config.listenHost);
+  platformPorts.add(port);
+  const purgeTimer = setInterval(() => sessions.purgeExpired(), SESSION_PURGE_MS);
+  purgeTimer.unref();
   log.info({ port, baseUrl: config.baseUrl.origin, isolation, data: config.dataDir }, 'plinth is serving');
 
   return {
@@ -109,6 +116,7 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
     },
     async stop(): Promise<void> {
       log.info('plinth is stopping: draining requests');
+      clearInterval(purgeTimer);
       await frontDoor.close(SHUTDOWN_DRAIN_MS);
       await supervisor.stopAll();
       db.close();

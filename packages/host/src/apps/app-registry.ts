@@ -25,7 +25,7 @@ function toInstalled(row: AppRow): InstalledApp {
 }
 
 /** The installed apps as recorded in the control plane. */
-export function createAppRegistry(db: ControlPlane) {
+export function createAppRegistry(db: ControlPlane, now: () => number) {
   const byId = db.prepare<[string], AppRow>('SELECT * FROM apps WHERE id = ?');
   return {
     get(appId: string): InstalledApp | undefined {
@@ -40,7 +40,7 @@ export function createAppRegistry(db: ControlPlane) {
         .run(app.id, app.version, app.installationId, JSON.stringify(app.manifest), app.signer, app.installedAt, app.installedAt);
     },
     update(app: InstalledApp): void {
-      db.prepare('UPDATE apps SET version = ?, manifest_json = ?, updated_at = ? WHERE id = ?').run(app.version, JSON.stringify(app.manifest), Date.now(), app.id);
+      db.prepare('UPDATE apps SET version = ?, manifest_json = ?, updated_at = ? WHERE id = ?').run(app.version, JSON.stringify(app.manifest), now(), app.id);
     },
   };
 }

@@ -32,6 +32,14 @@ export interface InstallerDeps {
  */
 export function createInstaller(deps: InstallerDeps) {
   const { db, registry } = deps;
+  // Installs, reloads and uninstalls run one at a time: two installs of one id
+  // racing past the "already installed" check would otherwise undo each other.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serialized = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = queue.then(work, work);
+    queue = run.catch(() => undefined);
+    return run;
+  };
 
   function deploymentOf(app: InstalledApp): Deployment {
     return { appId: app.id, version: app.version, manifest: app.manifest, versionDir: join(appPaths(deps.dataDir, app.id).versions, app.version) };
@@ -116,12 +124,24 @@ export function createInstaller(deps: InstallerDeps) {
   }
 
   return {
-    install,
-    reload,
-    uninstall,
-    /** Loads every installed app into the supervisor at start; processes start on first request. */
-    async loadAll(): Promise<void> {
-      for (const app of registry.list()) await deps.supervisor.load(deploymentOf(app));
+    install: (bytes: Uint8Array) => serialized(() => install(bytes)),
+    reload: (bytes: Uint8Array) => serialized(() => reload(bytes)),
+    uninstall: (appId: string, keepData: boolean) => serialized(() => uninstall(appId, keepData)),
+    /**
+     * Loads every installed app into the supervisor at start; processes start
+     * on first request. An app that cannot be loaded (its files were lost, say)
+     * is reported and skipped, so one broken app does not keep the rest down.
+     */
+    async loadAll(): Promise<{ appId: string; reason: string }[]> {
+      const failures: { appId: string; reason: string }[] = [];
+      for (const app of registry.list()) {
+        try {
+          await deps.supervisor.load(deploymentOf(app));
+        } catch (error) {
+          failures.push({ appId: app.id, reason: (error as Error).message });
+        }
+      }
+      return failures;
     },
   };
 }

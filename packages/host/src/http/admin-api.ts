@@ -37,6 +37,7 @@ export interface AdminApiDeps {
 }
 
 const tokenRequestSchema = z.object({ user: z.email(), app: z.string().min(1).max(64) });
+const revokeSchema = z.object({ token: z.string().min(1).max(256) });
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -142,6 +143,13 @@ export function createAdminApi(deps: AdminApiDeps) {
         if (!deps.registry.get(input.app)) return sendError(res, { code: 'app.not_found', message: `no app ${input.app} is installed` });
         const token = deps.sessions.issue('bearer', user.id, BEARER_TOKEN_MS, { appId: input.app });
         return sendJson(res, 201, { token, user: user.email, app: input.app, expiresInDays: Math.round(BEARER_TOKEN_MS / 86_400_000) });
+      }
+      case 'DELETE tokens': {
+        const input = await json(req, res, revokeSchema);
+        if (!input) return;
+        if (!deps.sessions.find('bearer', input.token)) return sendError(res, { code: 'auth.token_not_found', message: 'no live bearer token matches' });
+        deps.sessions.revoke(input.token);
+        return sendJson(res, 200, { revoked: true });
       }
       default:
         return sendError(res, { code: 'http.not_found', message: `${req.method} ${url.pathname} is not an admin API route` });

@@ -136,6 +136,10 @@ describe('front door: routing, identity and header hygiene', () => {
     assert.equal(((await other.json()) as { error: { code: string } }).error.code, 'auth.wrong_app');
     const forged = await daemon.fetch(daemon.appUrl('echo', '/private/api'), { headers: { authorization: `Bearer plt_${'A'.repeat(43)}` } });
     assert.equal(forged.status, 401);
+    assert.equal(daemon.cli(['tokens', 'revoke', token]).status, 0);
+    const revoked = await daemon.fetch(daemon.appUrl('echo', '/private/api'), { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(revoked.status, 401);
+    assert.equal(daemon.cli(['tokens', 'revoke', token]).status, 1);
     // An app's own Authorization scheme is its business and passes through.
     const own = await daemon.fetch(daemon.appUrl('echo', '/public/x'), { headers: { authorization: 'Basic YTpi' } });
     assert.equal(((await own.json()) as Echo).headers.authorization, 'Basic YTpi');

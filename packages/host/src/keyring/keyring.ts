@@ -47,7 +47,7 @@ export interface RootKeySource {
  * under the root key. Values are sealed under the app's data key. Rotating the
  * root key re-wraps data keys only; deleting an app's data key shreds its data.
  */
-export function openKeyring(db: ControlPlane, source: RootKeySource) {
+export function openKeyring(db: ControlPlane, source: RootKeySource, now: () => number) {
   const checkRow = () => db.prepare<[], { value: Buffer }>("SELECT value FROM keyring_meta WHERE name = 'root_key_check'").get();
   let rootKey = loadRootKey(db, source, checkRow()?.value);
   if (!checkRow()) db.prepare("INSERT INTO keyring_meta (name, value) VALUES ('root_key_check', ?)").run(seal(rootKey, ROOT_KEY_CHECK, 'root'));
@@ -62,7 +62,7 @@ export function openKeyring(db: ControlPlane, source: RootKeySource) {
       key = open(rootKey, row.wrapped, `data-key:${appId}`);
     } else {
       key = randomBytes(KEY_BYTES);
-      db.prepare('INSERT INTO app_data_keys (app_id, wrapped, created_at) VALUES (?, ?, ?)').run(appId, seal(rootKey, key, `data-key:${appId}`), Date.now());
+      db.prepare('INSERT INTO app_data_keys (app_id, wrapped, created_at) VALUES (?, ?, ?)').run(appId, seal(rootKey, key, `data-key:${appId}`), now());
     }
     cache.set(appId, key);
     return key;

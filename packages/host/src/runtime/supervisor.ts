@@ -50,6 +50,13 @@ export interface AppLease {
 }
 
 export type DispatchErrorCode = 'app.not_found' | 'app.overloaded' | 'app.unavailable';
+export type CallErrorCode = DispatchErrorCode | 'app.timeout' | 'app.bad_gateway';
+
+/** What the app answered to a platform call. */
+export interface AppAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
 
 interface Runtime {
   readonly deployment: Deployment;
@@ -192,6 +199,37 @@ export function createSupervisor(deps: SupervisorDeps) {
     return ok({ pool: runtime.pool, release: () => { runtime.lastActivity = deps.now(); release(); } });
   }
 
+  /**
+   * A platform call into the app (`/.plinth/*` events, `/after-update`): JSON
+   * in, JSON out, under the same concurrency cap as requests, starting the
+   * process if it is stopped.
+   */
+  async function call(appId: string, path: string, body: unknown, timeoutMs: number): Promise<Result<AppAnswer, CallErrorCode>> {
+    const lease = await acquire(appId);
+    if (!lease.ok) return lease;
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const response = await lease.value.pool.request({
+        path, method: 'POST', body: JSON.stringify(body), signal,
+        headers: { 'content-type': 'application/json', host: `${appId}.plinth.internal` },
+      });
+      const text = await response.body.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        // Not JSON: the caller gets the text and decides.
+      }
+      return ok({ status: response.statusCode, body: parsed });
+    } catch (error) {
+      return signal.aborted
+        ? fail('app.timeout', `${appId} did not answer ${path} within ${timeoutMs} ms`)
+        : fail('app.bad_gateway', `${appId} failed to answer ${path}: ${(error as Error).message}`);
+    } finally {
+      lease.value.release();
+    }
+  }
+
   async function stopRuntime(runtime: Runtime, reason: string): Promise<void> {
     if (!runtime.process) return;
     event(runtime.deployment.appId, reason);
@@ -223,6 +261,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     load,
     unload,
     acquire,
+    call,
     has: (appId: string) => runtimes.has(appId),
     deployment: (appId: string) => runtimes.get(appId)?.deployment,
     status(appId: string): AppStatus | undefined {

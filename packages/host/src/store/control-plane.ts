@@ -1,3 +1,4 @@
+import { chmodSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
 export type ControlPlane = Database.Database;
@@ -76,10 +77,14 @@ const MIGRATIONS: readonly string[] = [
      at INTEGER NOT NULL
    );
    CREATE INDEX key_audit_app ON key_audit(app_id, id);`,
+  // A deleted key version keeps its row with the private key wiped, so its number is never reused.
+  `ALTER TABLE signing_keys ADD COLUMN deleted_at INTEGER;`,
 ];
 
 export function openControlPlane(path: string): ControlPlane {
   const db = new Database(path);
+  // Password hashes and sealed keys live here: only the daemon's user reads it.
+  chmodSync(path, 0o600);
   db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');

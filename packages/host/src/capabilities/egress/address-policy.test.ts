@@ -29,6 +29,7 @@ test('the operator allowance is exact: host or address, and port', () => {
 });
 
 const guard = (answers: string[], allow: string[] = [], platformPorts: number[] = []) => ({
+  timeoutMs: 1_000,
   allowance: parsePrivateAllowance(allow),
   platformPorts: new Set(platformPorts),
   resolve: async () => answers.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })),

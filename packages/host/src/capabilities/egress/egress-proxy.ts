@@ -20,8 +20,6 @@ export interface EgressUsage {
 export interface EgressDeps extends AddressGuard {
   /** The app's manifest `outbound` list; undefined for an app that is not installed. */
   readonly outboundOf: (appId: string) => readonly string[] | undefined;
-  /** Headers timeout and body idle timeout (EGRESS_HEADERS_MS_MAX by default; the operator may change it). */
-  readonly timeoutMs: number;
   readonly responseBytesMax: number;
 }
 
@@ -80,8 +78,10 @@ export function createEgressProxy(deps: EgressDeps) {
     let matches = matchers.get(outbound);
     if (!matches) matchers.set(outbound, (matches = createOutboundMatcher(outbound)));
     if (!matches(url)) {
-      const hint = url.protocol === 'http:' ? `"http://${url.host}" (plain HTTP must be named with its scheme)` : `"${url.host}"`;
-      return sendError(res, { code: 'egress.host_not_allowed', message: `app ${appId} may not reach ${url.protocol}//${url.host}: add ${hint} to "outbound" in plinth.json` });
+      const hint = url.hostname.startsWith('[')
+        ? 'IPv6 literals cannot be listed; name the host in "outbound" instead'
+        : `add ${url.protocol === 'http:' ? `"http://${url.host}" (plain HTTP must be named with its scheme)` : `"${url.host}"`} to "outbound" in plinth.json`;
+      return sendError(res, { code: 'egress.host_not_allowed', message: `app ${appId} may not reach ${url.protocol}//${url.host}: ${hint}` });
     }
     let gate = gates.get(appId);
     if (!gate) gates.set(appId, (gate = new ConcurrencyGate(EGRESS_CONCURRENT_MAX, 0, 0)));

@@ -2,7 +2,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { fail, ok, type Result } from '../../support/result.js';
 import { isBlockedAddress, isLocalAddress, type PrivateAllowance } from './address-policy.js';
-import { EGRESS_ADDRESSES_MAX, EGRESS_HEADERS_MS_MAX } from './limits.js';
+import { EGRESS_ADDRESSES_MAX } from './limits.js';
 
 export type LookupErrorCode = 'egress.dns_failed' | 'egress.private_address' | 'egress.platform_port';
 
@@ -15,6 +15,8 @@ export interface AddressGuard {
   /** The platform's own listening ports, unreachable on any local address whatever the allowance says. */
   readonly platformPorts: ReadonlySet<number>;
   readonly resolve: Resolver;
+  /** How long a DNS answer may take. */
+  readonly timeoutMs: number;
 }
 
 /**
@@ -30,7 +32,7 @@ export async function pickAddress(guard: AddressGuard, host: string, port: numbe
     try {
       answers = await Promise.race([
         guard.resolve(host),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${EGRESS_HEADERS_MS_MAX} ms`)), EGRESS_HEADERS_MS_MAX).unref()),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${guard.timeoutMs} ms`)), guard.timeoutMs).unref()),
       ]);
     } catch (error) {
       return fail('egress.dns_failed', `cannot resolve ${host}: ${(error as Error).message}`);

@@ -7,7 +7,8 @@ export type { EgressProxy, EgressUsage } from './egress-proxy.js';
 export interface EgressConfig {
   /** PLINTH_EGRESS_ALLOW_PRIVATE entries, `host:port`. */
   readonly allowPrivate: readonly string[];
-  readonly platformPorts: readonly number[];
+  /** The platform's listening ports; main adds the bound port once it is known. */
+  readonly platformPorts: ReadonlySet<number>;
   readonly outboundOf: (appId: string) => readonly string[] | undefined;
   readonly resolve?: Resolver;
   readonly timeoutMs: number;
@@ -18,7 +19,7 @@ export interface EgressConfig {
 export function createEgress(config: EgressConfig) {
   return createEgressProxy({
     allowance: parsePrivateAllowance(config.allowPrivate),
-    platformPorts: new Set(config.platformPorts),
+    platformPorts: config.platformPorts,
     resolve: config.resolve ?? systemResolver,
     outboundOf: config.outboundOf,
     timeoutMs: config.timeoutMs,

@@ -83,6 +83,20 @@ describe('enclave-style Ed25519 keys', () => {
     assert.equal(await call(daemon, 'alpha', 'keys', 'verify', 'signer', message, new Uint8Array(newSignature)), true);
   });
 
+  test('a deleted version number is never reused, so a kid names one key forever', async () => {
+    const first = await call<KeyInfo>(daemon, 'alpha', 'keys', 'create', 'numbered');
+    await call(daemon, 'alpha', 'keys', 'rotate', 'numbered');
+    await call(daemon, 'alpha', 'keys', 'delete', 'numbered', { version: 2 });
+    const rotated = await call<KeyInfo>(daemon, 'alpha', 'keys', 'rotate', 'numbered');
+    assert.deepEqual(rotated.versions, [1, 3]);
+    await call(daemon, 'alpha', 'keys', 'delete', 'numbered');
+    const recreated = await call<KeyInfo & { created: boolean }>(daemon, 'alpha', 'keys', 'getOrCreate', 'numbered');
+    assert.deepEqual([recreated.created, recreated.version], [true, 4]);
+    assert.notEqual(recreated.publicKey.raw, first.publicKey.raw);
+    const gone = await rpc(daemon, 'alpha', 'keys', 'publicKey', 'numbered', { version: 1 });
+    assert.equal(gone.error?.code, 'keys.not_found');
+  });
+
   test('bad input: names, sizes and encodings get clear 4xx errors', async () => {
     const tooBig = await rpc(daemon, 'alpha', 'keys', 'sign', 'signer', new Uint8Array(SIGN_DATA_BYTES_MAX + 1));
     assert.deepEqual([tooBig.error?.code, tooBig.error?.status], ['keys.data_too_large', 413]);
@@ -99,6 +113,14 @@ describe('enclave-style Ed25519 keys', () => {
     assert.deepEqual([missing.error?.code, missing.error?.status], ['keys.not_found', 404]);
     const badVersion = await raw(daemon, 'alpha', { method: 'GET', path: '/v1/keys/signer?version=-1' });
     assert.equal(badVersion.status, 400);
+  });
+
+  test('apps can fetch the platform identity JWKS over the ABI, to verify Plinth-Identity offline', async () => {
+    const answer = await raw(daemon, 'alpha', { method: 'GET', path: '/v1/identity/jwks' });
+    const jwks = JSON.parse(answer.body) as { keys: { kty: string; crv: string; d?: string }[] };
+    assert.equal(jwks.keys[0]!.kty, 'OKP');
+    assert.equal(jwks.keys[0]!.crv, 'Ed25519');
+    assert.equal(jwks.keys[0]!.d, undefined);
   });
 
   test('another app cannot use, see or delete the key', async () => {
@@ -123,7 +145,9 @@ describe('enclave-style Ed25519 keys', () => {
     const rootKey = Buffer.from(readFileSync(join(daemon.dataDir, 'root.key'), 'utf8').trim(), 'base64');
     const db = new Database(join(daemon.dataDir, 'control.db'), { readonly: true });
     const dataKeys = new Map(db.prepare<[], { app_id: string; wrapped: Buffer }>('SELECT app_id, wrapped FROM app_data_keys').all().map((r) => [r.app_id, open(rootKey, r.wrapped, `data-key:${r.app_id}`)]));
-    const keys = db.prepare<[], { app_id: string; name: string; version: number; sealed_private_key: Buffer }>('SELECT app_id, name, version, sealed_private_key FROM signing_keys').all();
+    const keys = db.prepare<[], { app_id: string; name: string; version: number; sealed_private_key: Buffer }>('SELECT app_id, name, version, sealed_private_key FROM signing_keys WHERE deleted_at IS NULL').all();
+    const tombstones = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM signing_keys WHERE deleted_at IS NOT NULL AND length(sealed_private_key) > 0").get()!.n;
+    assert.equal(tombstones, 0, 'deleted versions keep no private key');
     db.close();
     assert.ok(keys.length >= 2);
     const haystack = seen.join('\n');

@@ -39,7 +39,9 @@ function publicKeyForms(name: string, version: number, raw: Buffer): PublicKeyFo
  * sealed under the app's data key, and only ever used in this process.
  */
 export function createKeysService(db: ControlPlane, keyring: Keyring, now: () => number) {
-  const versionsOf = db.prepare<[string, string], KeyRow>('SELECT * FROM signing_keys WHERE app_id = ? AND name = ? ORDER BY version');
+  const versionsOf = db.prepare<[string, string], KeyRow>('SELECT * FROM signing_keys WHERE app_id = ? AND name = ? AND deleted_at IS NULL ORDER BY version');
+  // Counts deleted versions too: a `kid` names one key forever.
+  const nextVersion = db.prepare<[string, string], { next: number }>('SELECT coalesce(max(version), 0) + 1 AS next FROM signing_keys WHERE app_id = ? AND name = ?');
   const insert = db.prepare('INSERT INTO signing_keys (app_id, name, version, public_key, sealed_private_key, created_at) VALUES (?, ?, ?, ?, ?, ?)');
   const audit = db.prepare('INSERT INTO key_audit (app_id, key_name, version, operation, at) VALUES (?, ?, ?, ?, ?)');
   const privateKeys = new Map<string, KeyObject>();
@@ -78,10 +80,11 @@ export function createKeysService(db: ControlPlane, keyring: Keyring, now: () =>
     return db.transaction((): Result<KeyView & { created: boolean }, KeysErrorCode> => {
       const existing = versionsOf.all(appId, name);
       if (existing.length) return onlyIfAbsent ? ok({ ...view(name, existing), created: false }) : fail('keys.exists', `a key named ${name} already exists; use rotate to add a version`);
-      const names = db.prepare<[string], { n: number }>('SELECT count(DISTINCT name) AS n FROM signing_keys WHERE app_id = ?').get(appId)!.n;
+      const names = db.prepare<[string], { n: number }>('SELECT count(DISTINCT name) AS n FROM signing_keys WHERE app_id = ? AND deleted_at IS NULL').get(appId)!.n;
       if (names >= KEYS_PER_APP_MAX) return fail('keys.too_many', `an app holds at most ${KEYS_PER_APP_MAX} keys`);
-      addVersion(appId, name, 1);
-      record(appId, name, 1, 'create');
+      const version = nextVersion.get(appId, name)!.next;
+      addVersion(appId, name, version);
+      record(appId, name, version, 'create');
       return ok({ ...view(name, versionsOf.all(appId, name)), created: true });
     })();
   }
@@ -113,7 +116,7 @@ export function createKeysService(db: ControlPlane, keyring: Keyring, now: () =>
       return ok({ ...view(name, rows.value), version: chosen.version, publicKey: publicKeyForms(name, chosen.version, chosen.public_key) });
     },
     list(appId: string): KeyView[] {
-      const rows = db.prepare<[string], KeyRow>('SELECT * FROM signing_keys WHERE app_id = ? ORDER BY name, version').all(appId);
+      const rows = db.prepare<[string], KeyRow>('SELECT * FROM signing_keys WHERE app_id = ? AND deleted_at IS NULL ORDER BY name, version').all(appId);
       const byName = new Map<string, KeyRow[]>();
       for (const row of rows) byName.set(row.name, [...(byName.get(row.name) ?? []), row]);
       return [...byName].map(([name, versions]) => view(name, versions));
@@ -144,7 +147,7 @@ export function createKeysService(db: ControlPlane, keyring: Keyring, now: () =>
         const rows = rowsOf(appId, name);
         if (!rows.ok) return rows;
         if (rows.value.length >= KEY_VERSIONS_MAX) return fail('keys.too_many_versions', `key ${name} has ${KEY_VERSIONS_MAX} versions; delete old ones before rotating`);
-        const next = rows.value[rows.value.length - 1]!.version + 1;
+        const next = nextVersion.get(appId, name)!.next;
         addVersion(appId, name, next);
         record(appId, name, next, 'rotate');
         return ok(view(name, versionsOf.all(appId, name)));
@@ -156,8 +159,9 @@ export function createKeysService(db: ControlPlane, keyring: Keyring, now: () =>
       if (!rows.ok) return rows;
       const doomed = version === undefined ? rows.value.map((r) => r.version) : rows.value.filter((r) => r.version === version).map((r) => r.version);
       if (!doomed.length) return fail('keys.not_found', `key ${name} has no version ${version}`);
-      const remove = db.prepare('DELETE FROM signing_keys WHERE app_id = ? AND name = ? AND version = ?');
-      db.transaction(() => { for (const v of doomed) remove.run(appId, name, v); })();
+      // The private key is wiped; the row stays as a tombstone that reserves the version number.
+      const remove = db.prepare("UPDATE signing_keys SET deleted_at = ?, sealed_private_key = x'' WHERE app_id = ? AND name = ? AND version = ?");
+      db.transaction(() => { for (const v of doomed) remove.run(now(), appId, name, v); })();
       forget(appId, name);
       record(appId, name, version ?? null, 'delete');
       return ok({ name, deleted: doomed });
