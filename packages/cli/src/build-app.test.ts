@@ -173,3 +173,17 @@ test('a missing plinth.json or assets folder is reported', async () => {
     assert.equal(built.ok ? 'ok' : built.error.code, 'build.assets_invalid');
   });
 });
+
+test('text assets of 1 KiB or more get precompressed .br and .gz siblings; small and binary ones do not', async () => {
+  const css = '.card { margin: 0 auto; padding: 4px; }\n'.repeat(100);
+  await withApp({ 'public/css/site.css': css, 'public/img/photo.png': css }, async (dir) => {
+    const out = path.join(dir, 'out.plinth');
+    const built = await buildApp(dir, { outFile: out });
+    assert.ok(built.ok, built.ok ? '' : built.error.message);
+    const pkg = await readArchive(await readFile(out));
+    assert.ok(pkg.ok);
+    const assets = [...pkg.value.files.keys()].filter((p) => p.startsWith('assets/')).sort();
+    assert.deepEqual(assets, ['assets/css/site.css', 'assets/css/site.css.br', 'assets/css/site.css.gz', 'assets/img/photo.png', 'assets/index.html']);
+    assert.equal(Buffer.from(pkg.value.files.get('assets/css/site.css')!).toString(), css, 'the original is kept as written');
+  });
+});

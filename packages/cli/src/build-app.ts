@@ -16,6 +16,7 @@ import {
   ok,
   packArchive,
   parseManifestText,
+  precompressAssets,
   readArchive,
   relativePathProblem,
   signingKeyFileSchema,
@@ -228,6 +229,10 @@ async function collectAssets(
       if (!added.ok) return added;
     }
   }
+  // `x.br` / `x.gz` siblings the front door serves by Accept-Encoding; left out where the package caps leave no room.
+  const { entriesMax, unpackedBytesMax } = PACKAGE_LIMITS_DEFAULT;
+  const room = { bytes: unpackedBytesMax - budget.bytes, entries: entriesMax - files.size - budget.directories.size };
+  await precompressAssets(files, room, `${PACKAGE_ASSETS_DIR}/`);
   return ok(undefined);
 }
 

@@ -62,7 +62,7 @@ async function packageBytes(target: string, signKey: string | undefined): Promis
   }
 }
 
-interface AppView { id: string; version: string; url: string; runtime: { state: string } | null }
+interface AppView { id: string; version: string; url: string; runtime: { state: string } | null; sockets?: { open: number } }
 
 async function serve(flags: Flags): Promise<void> {
   const config = loadConfig({ port: flags.port, data: flags.data, baseUrl: flags['base-url'] }, process.env);
@@ -151,7 +151,7 @@ export async function runCommand(args: string[], flags: Flags): Promise<void> {
     }
     case 'apps': {
       const { apps } = await client.call<{ apps: AppView[] }>('GET', '/api/admin/apps');
-      return print(flags, apps, apps.map((a) => `${a.id}\t${a.version}\t${a.runtime?.state ?? 'unknown'}\t${a.url}`).join('\n') || 'no apps installed');
+      return print(flags, apps, apps.map((a) => `${a.id}\t${a.version}\t${a.runtime?.state ?? 'unknown'}\t${a.sockets?.open ?? 0} sockets\t${a.url}`).join('\n') || 'no apps installed');
     }
     case 'logs': {
       const appId = need(rest[0], 'app id');

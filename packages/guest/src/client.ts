@@ -1,6 +1,9 @@
 import { callPlatform, type PlinthEnv } from './abi.js';
+import { alarmClient, type AlarmClient } from './alarm/index.js';
 import { keysClient, type KeysClient } from './keys/index.js';
 import { secretsClient, type SecretsClient } from './secrets/index.js';
+import { sqlClient, type SqlClient } from './sql/index.js';
+import { socketsClient, type SocketsClient } from './sockets/index.js';
 
 export interface AppInfo {
   readonly appId: string;
@@ -15,6 +18,9 @@ export interface PlinthClient {
   readonly info: { get(): Promise<AppInfo> };
   readonly secrets: SecretsClient;
   readonly keys: KeysClient;
+  readonly sql: SqlClient;
+  readonly sockets: SocketsClient;
+  readonly alarm: AlarmClient;
 }
 
 export function plinth(env: PlinthEnv): PlinthClient {
@@ -22,5 +28,8 @@ export function plinth(env: PlinthEnv): PlinthClient {
     info: { get: () => callPlatform<AppInfo>(env, 'GET', '/v1/info') },
     secrets: secretsClient(env),
     keys: keysClient(env),
+    sql: sqlClient(env),
+    sockets: socketsClient(env),
+    alarm: alarmClient(env),
   };
 }

@@ -1,4 +1,6 @@
 import type { PlinthEnv } from './abi.js';
+import type { AlarmInfo } from './alarm/index.js';
+import { handleEvents, handleOpen, type WebSocketHandlers } from './sockets/handlers.js';
 
 /** The `ctx` workerd passes to `fetch`. */
 export interface ExecutionContext {
@@ -13,6 +15,10 @@ export interface UpdateInfo {
 
 export interface AppHandlers<Env extends PlinthEnv = PlinthEnv> {
   fetch?(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+  /** WebSockets held by the platform: called on open and for each message and close (CONTRACT §6). */
+  websocket?: WebSocketHandlers<Env>;
+  /** Called when the alarm set with `plinth(env).alarm.set()` comes due; throw to have it retried. */
+  alarm?(alarm: AlarmInfo, env: Env): void | Promise<void>;
   /** Answers the platform's `POST /after-update`; throw to fail the update. */
   afterUpdate?(update: UpdateInfo, env: Env): void | Promise<void>;
 }
@@ -42,6 +48,13 @@ export function defineApp<Env extends PlinthEnv = PlinthEnv>(handlers: AppHandle
         } catch (error) {
           return json(500, { error: { code: 'app.after_update_failed', message: error instanceof Error ? error.message : String(error) } });
         }
+      }
+      if (request.method === 'POST' && pathname === '/.plinth/websocket/open') return handleOpen(handlers.websocket, request, env);
+      if (request.method === 'POST' && pathname === '/.plinth/websocket/events') return handleEvents(handlers.websocket, request, env);
+      if (request.method === 'POST' && pathname === '/.plinth/alarm') {
+        const body = (await request.json()) as { scheduledTime: number; retryCount: number };
+        await handlers.alarm?.({ scheduledTime: new Date(body.scheduledTime), retryCount: body.retryCount }, env);
+        return json(200, { ok: true });
       }
       if (pathname.startsWith('/.plinth/')) return json(404, { error: { code: 'app.no_handler', message: `this app has no handler for ${pathname}` } });
       if (!handlers.fetch) return json(404, { error: { code: 'app.no_fetch', message: 'this app defines no fetch handler' } });

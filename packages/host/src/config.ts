@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { EGRESS_HEADERS_MS_MAX, EGRESS_RESPONSE_BYTES_MAX } from './capabilities/egress/limits.js';
 import { UNIX_SOCKET_PATH_CHARS_MAX } from './runtime/limits.js';
+import { SOCKET_MESSAGE_BYTES_DEFAULT } from './capabilities/sockets/limits.js';
 
 /** Parses settings once at start; the result is frozen (STYLE §7). */
 const settingsSchema = z.object({
@@ -23,6 +24,7 @@ const settingsSchema = z.object({
   idleStopMs: z.coerce.number().int().min(1000).max(86_400_000).default(5 * 60_000),
   egressTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(EGRESS_HEADERS_MS_MAX),
   egressResponseBytesMax: z.coerce.number().int().min(1024).max(1024 ** 3).default(EGRESS_RESPONSE_BYTES_MAX),
+  socketMessageBytesMax: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(SOCKET_MESSAGE_BYTES_DEFAULT),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -43,6 +45,8 @@ export interface Config {
   /** Outbound: time for response headers, and the longest idle gap in a body. */
   readonly egressTimeoutMs: number;
   readonly egressResponseBytesMax: number;
+  /** Largest WebSocket message either way; past it the socket closes with 1009. */
+  readonly socketMessageBytesMax: number;
 }
 
 const ENV_NAMES: Record<keyof Settings, string> = {
@@ -57,6 +61,7 @@ const ENV_NAMES: Record<keyof Settings, string> = {
   idleStopMs: 'PLINTH_IDLE_STOP_MS',
   egressTimeoutMs: 'PLINTH_EGRESS_TIMEOUT_MS',
   egressResponseBytesMax: 'PLINTH_EGRESS_RESPONSE_BYTES_MAX',
+  socketMessageBytesMax: 'PLINTH_SOCKET_MESSAGE_BYTES_MAX',
 };
 
 function isAddressOrRange(entry: string): boolean {
@@ -102,6 +107,7 @@ export function loadConfig(flags: Partial<Record<keyof Settings, string>>, env: 
     idleStopMs: s.idleStopMs,
     egressTimeoutMs: s.egressTimeoutMs,
     egressResponseBytesMax: s.egressResponseBytesMax,
+    socketMessageBytesMax: s.socketMessageBytesMax,
   });
 }
 

@@ -4,3 +4,4 @@ export * from './apps/manifest.js';
 export * from './apps/package-archive.js';
 export * from './support/result.js';
 export { RootKeyError } from './keyring/keyring.js';
+export { precompressAssets, type PrecompressRoom } from './capabilities/assets/index.js';

@@ -4,10 +4,14 @@ import workerd from 'workerd';
 import { pino, type Logger } from 'pino';
 import { createAppRegistry } from './apps/app-registry.js';
 import { appPaths, createInstaller } from './apps/installer.js';
+import { createAssetServer } from './capabilities/assets/index.js';
 import { createEgress } from './capabilities/egress/index.js';
+import { createAlarmCapability, createAlarms } from './capabilities/alarms/index.js';
 import { createInfoCapability } from './capabilities/info/index.js';
 import { createKeysCapability, createKeysService } from './capabilities/keys/index.js';
 import { createSecretsCapability, createSecretsService } from './capabilities/secrets/index.js';
+import { createSqlCapability, createSqlService } from './capabilities/sql/index.js';
+import { createSocketsCapability, createSocketsService } from './capabilities/sockets/index.js';
 import { openKeyring } from './keyring/keyring.js';
 import type { Config } from './config.js';
 import { createAdminApi } from './http/admin-api.js';
@@ -32,6 +36,11 @@ const SHUTDOWN_DRAIN_MS = 10_000;
 const FIRST_ADMIN_EMAIL = 'admin@localhost';
 /** Expired sign-ins, codes and tokens are deleted this often; they are refused on sight anyway. */
 const SESSION_PURGE_MS = 3600_000;
+
+/** The front door's two entry points into an app: requests and WebSocket upgrades. */
+function appRoutes(proxy: ReturnType<typeof createAppProxy>) {
+  return { app: proxy.handleApp, appUpgrade: proxy.handleUpgrade };
+}
 
 /** The operator's credential for the admin API: from PLINTH_ADMIN_TOKEN, else `<data>/admin.token` (0600). */
 function adminToken(dataDir: string, env: NodeJS.ProcessEnv): string {
@@ -61,7 +70,15 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   const keyring = openKeyring(db, { file: join(config.dataDir, 'root.key'), env: env.PLINTH_ROOT_KEY }, now);
   const secrets = createSecretsService(db, keyring, now);
   const keys = createKeysService(db, keyring, now);
-  const capabilities = [info, createSecretsCapability(secrets), createKeysCapability(keys)];
+  const sql = createSqlService({ sqlDirOf: (appId) => join(appPaths(config.dataDir, appId).data, 'sql'), now, event: (appId, text) => logs.append(appId, 'platform', text) });
+  const sockets = createSocketsService({
+    callApp: (appId, path, body, timeoutMs) => supervisor.call(appId, path, body, timeoutMs),
+    socketsMax: (appId) => supervisor.deployment(appId)?.manifest.limits.sockets ?? 0,
+    messageBytesMax: config.socketMessageBytesMax, log, now,
+    event: (appId, text) => logs.append(appId, 'platform', text),
+  });
+  const alarms = createAlarms({ db, now, callApp: (appId, path, body, timeoutMs) => supervisor.call(appId, path, body, timeoutMs), event: (appId, text) => logs.append(appId, 'platform', text) });
+  const capabilities = [info, createSecretsCapability(secrets), createKeysCapability(keys), createSqlCapability(sql), createSocketsCapability(sockets), createAlarmCapability(alarms)];
   const platformApi = createPlatformApi(capabilities, (appId, error) => log.error({ err: error, appId }, 'platform API bug'));
   const platformPorts = new Set<number>();
   const egress = createEgress({
@@ -73,12 +90,16 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
     runRoot: join(config.dataDir, 'run'), isolation, workerdBinary: workerd.default, idleStopMs: config.idleStopMs, logs, now,
     platformHandler: (appId, req, res) => void platformApi(appId, req, res),
     egressHandler: (appId, req, res) => void egress.handle(appId, req, res),
+    onProcessExit: (appId) => sql.appStopped(appId),
   });
   const installer = createInstaller({
     db, registry, dataDir: config.dataDir, supervisor, now,
     onUninstall: (appId, keepData) => {
       sessions.removeForApp(appId);
       egress.forget(appId);
+      sockets.closeApp(appId, 1001, 'app uninstalled');
+      alarms.delete(appId);
+      sql.removeApp(appId);
       if (keepData) return;
       secrets.removeApp(appId);
       keys.removeApp(appId);
@@ -88,16 +109,18 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   for (const failure of await installer.loadAll()) log.error(failure, 'an installed app could not be loaded; it answers 404 until reinstalled');
 
   const identity = createIdentityRoutes({ users, sessions, signer, baseUrl: config.baseUrl, appName: (id) => registry.get(id)?.name });
-  const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, registry, egress, keys, keyring, supervisor, users, sessions, logs, appUrl });
+  const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, registry, egress, sockets, alarms, keys, keyring, supervisor, users, sessions, logs, appUrl });
   const frontDoor = createFrontDoor({
     baseHost: config.baseHost, log, appExists: (id) => supervisor.has(id),
     console: createConsole({ identity, admin, registry, appUrl }),
-    app: createAppProxy({
-      supervisor, sessions, users, signer, baseUrl: config.baseUrl, clientIp: createClientIpResolver(config.trustedProxies),
-    }),
+    ...appRoutes(createAppProxy({
+      supervisor, sessions, users, signer, sockets, baseUrl: config.baseUrl, clientIp: createClientIpResolver(config.trustedProxies),
+      assets: createAssetServer({ event: (appId, text) => logs.append(appId, 'platform', text) }),
+    })),
   });
   const port = await frontDoor.listen(config.port, config.listenHost);
   platformPorts.add(port);
+  alarms.start();
   const purgeTimer = setInterval(() => sessions.purgeExpired(), SESSION_PURGE_MS);
   purgeTimer.unref();
   log.info({ port, baseUrl: config.baseUrl.origin, isolation, data: config.dataDir }, 'plinth is serving');
@@ -117,8 +140,11 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
     async stop(): Promise<void> {
       log.info('plinth is stopping: draining requests');
       clearInterval(purgeTimer);
+      sockets.closeAll();
+      alarms.stop();
       await frontDoor.close(SHUTDOWN_DRAIN_MS);
       await supervisor.stopAll();
+      await sql.stop();
       db.close();
     },
   };

@@ -29,6 +29,7 @@ test('a minimal manifest gets every default', () => {
     version: '1.4.0',
     main: 'src/index.ts',
     public: [],
+    cache: [],
     outbound: [],
     limits: {
       concurrency: APP_CONCURRENCY_DEFAULT,

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { z } from 'zod';
+import { cacheRulesSchema } from '../capabilities/assets/index.js';
 import { fail, ok, type PlinthError, type Result } from '../support/result.js';
 import {
   APP_CONCURRENCY_DEFAULT,
@@ -197,6 +198,8 @@ const manifestFieldsSchema = z.strictObject({
   assets: relativePathSchema.optional(),
   public: z.array(publicPatternSchema).max(PUBLIC_PATTERNS_MAX, `must list at most ${PUBLIC_PATTERNS_MAX} patterns`).default([]),
   spa: spaSchema.optional(),
+  // Per-glob Cache-Control overrides for assets; see capabilities/assets/README.md.
+  cache: cacheRulesSchema.default([]),
   outbound: z.array(hostPatternSchema).max(OUTBOUND_PATTERNS_MAX, `must list at most ${OUTBOUND_PATTERNS_MAX} hosts`).default([]),
   // prefault, not default: zod 4 returns a default as is, and we want the inner defaults applied.
   limits: limitsSchema.prefault({}),
@@ -214,6 +217,9 @@ function checkCrossFieldRules(m: z.output<typeof manifestFieldsSchema>, ctx: z.R
   }
   if (m.spa !== undefined && m.assets === undefined) {
     ctx.addIssue({ code: 'custom', path: ['spa'], message: 'needs "assets": the fallback is served from them' });
+  }
+  if (m.cache.length > 0 && m.assets === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['cache'], message: 'needs "assets": the rules apply to them' });
   }
   // The vendor's url is where purchases are fulfilled (CONTRACT §8), so products need one.
   if (m.products.length > 0 && m.vendor === undefined) {

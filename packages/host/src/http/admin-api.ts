@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { PACKAGE_BYTES_MAX } from '../apps/limits.js';
 import type { AppRegistry } from '../apps/app-registry.js';
 import type { EgressProxy } from '../capabilities/egress/index.js';
+import type { SocketsService } from '../capabilities/sockets/index.js';
+import type { Alarms } from '../capabilities/alarms/index.js';
 import type { KeysService } from '../capabilities/keys/index.js';
 import { AUDIT_PAGE_ROWS_MAX } from '../capabilities/keys/limits.js';
 import { RootKeyError, type Keyring } from '../keyring/keyring.js';
@@ -27,6 +29,8 @@ export interface AdminApiDeps {
   readonly installer: Installer;
   readonly registry: AppRegistry;
   readonly egress: EgressProxy;
+  readonly sockets: Pick<SocketsService, 'stats'>;
+  readonly alarms: Pick<Alarms, 'get'>;
   readonly keys: KeysService;
   readonly keyring: Keyring;
   readonly supervisor: Supervisor;
@@ -38,6 +42,8 @@ export interface AdminApiDeps {
 
 const tokenRequestSchema = z.object({ user: z.email(), app: z.string().min(1).max(64) });
 const revokeSchema = z.object({ token: z.string().min(1).max(256) });
+
+const nullableIso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -73,7 +79,7 @@ export function createAdminApi(deps: AdminApiDeps) {
 
   function appView(appId: string) {
     const app = deps.registry.get(appId);
-    return app && { id: app.id, name: app.name, version: app.version, installationId: app.installationId, signer: app.signer, installedAt: app.installedAt, url: deps.appUrl(app.id), runtime: deps.supervisor.status(app.id) ?? null, egress: deps.egress.usage(app.id) };
+    return app && { id: app.id, name: app.name, version: app.version, installationId: app.installationId, signer: app.signer, installedAt: app.installedAt, url: deps.appUrl(app.id), runtime: deps.supervisor.status(app.id) ?? null, egress: deps.egress.usage(app.id), sockets: deps.sockets.stats(app.id), nextAlarm: nullableIso(deps.alarms.get(app.id)) };
   }
 
   async function install(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -2,16 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { isPublicPath } from '../apps/manifest.js';
+import type { AssetServer } from '../capabilities/assets/index.js';
 import { authenticateAppRequest } from '../identity/authenticate.js';
 import type { IdentitySigner } from '../identity/identity-signer.js';
 import { APP_SESSION_MS } from '../identity/limits.js';
 import type { SessionStore } from '../identity/sessions.js';
 import type { User, UserStore } from '../identity/users.js';
-import type { Supervisor } from '../runtime/supervisor.js';
+import type { Deployment, Supervisor } from '../runtime/supervisor.js';
+import type { SocketsService } from '../capabilities/sockets/index.js';
+import type { PlinthError } from '../support/result.js';
+import type { Duplex } from 'node:stream';
 import { RETRY_AFTER_SECONDS } from '../runtime/limits.js';
 import type { ClientAddress, ClientIpResolver } from './client-ip.js';
 import { APP_COOKIE, sessionCookie, withoutPlatformCookies } from './cookies.js';
-import { redirect, requestUrl, sendError, wantsHtml } from './respond.js';
+import { redirect, requestUrl, sendError, wantsHtml, writeRawError } from './respond.js';
 
 export interface AppProxyDeps {
   readonly supervisor: Supervisor;
@@ -20,7 +24,14 @@ export interface AppProxyDeps {
   readonly signer: IdentitySigner;
   readonly baseUrl: URL;
   readonly clientIp: ClientIpResolver;
+  readonly assets: AssetServer;
+  readonly sockets: Pick<SocketsService, 'upgrade'>;
 }
+
+type Admission =
+  | { readonly kind: 'refused'; readonly error: PlinthError }
+  | { readonly kind: 'sign_in'; readonly signInUrl: string; readonly error: PlinthError }
+  | { readonly kind: 'admitted'; readonly deployment: Deployment; readonly url: URL; readonly target: string; readonly user: User | null; readonly isPublic: boolean };
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the platform owns are never forwarded. */
 const DROPPED_REQUEST_HEADERS = new Set([
@@ -97,25 +108,54 @@ export function createAppProxy(deps: AppProxyDeps) {
     return url.href;
   }
 
-  return async function handleApp(req: IncomingMessage, res: ServerResponse, appId: string): Promise<void> {
+  /**
+   * The checks every request to an app passes, HTTP or WebSocket: the app
+   * exists, the path is not reserved, the caller may use it.
+   */
+  function admit(req: IncomingMessage, appId: string): Admission {
     const deployment = deps.supervisor.deployment(appId);
-    if (!deployment) return sendError(res, { code: 'app.not_found', message: `no app ${appId} is installed here` });
+    if (!deployment) return { kind: 'refused', error: { code: 'app.not_found', message: `no app ${appId} is installed here` } };
     const url = requestUrl(req);
-    if (url.pathname === '/.plinth/handoff' && req.method === 'GET') return handoff(req, res, appId, url);
-    if (isReservedPath(url.pathname)) return sendError(res, { code: 'http.not_found', message: `${url.pathname} is not found` });
-
+    if (isReservedPath(url.pathname)) return { kind: 'refused', error: { code: 'http.not_found', message: `${url.pathname} is not found` } };
     const identity = authenticateAppRequest(req, appId, deps.sessions, deps.users);
-    if (identity.kind === 'refused') return sendError(res, identity.error);
+    if (identity.kind === 'refused') return { kind: 'refused', error: identity.error };
     const user = identity.kind === 'user' ? identity.user : null;
-    if (!user && !isPublicPath(deployment.manifest, url.pathname)) {
-      if (wantsHtml(req)) return redirect(res, signInUrl(appId, `${url.pathname}${url.search}`));
-      return sendError(res, { code: 'auth.required', message: `sign in to use ${url.pathname}; send a bearer token or sign in at ${deps.baseUrl.origin}/login` });
+    const isPublic = isPublicPath(deployment.manifest, url.pathname);
+    if (!user && !isPublic) {
+      return { kind: 'sign_in', signInUrl: signInUrl(appId, `${url.pathname}${url.search}`), error: { code: 'auth.required', message: `sign in to use ${url.pathname}; send a bearer token or sign in at ${deps.baseUrl.origin}/login` } };
     }
+    // The app gets exactly the path that was checked here.
+    return { kind: 'admitted', deployment, url, target: `${url.pathname}${url.search}`, user, isPublic };
+  }
+
+  async function handleApp(req: IncomingMessage, res: ServerResponse, appId: string): Promise<void> {
+    const url = requestUrl(req);
+    if (url.pathname === '/.plinth/handoff' && req.method === 'GET' && deps.supervisor.deployment(appId)) return handoff(req, res, appId, url);
+    const admission = admit(req, appId);
+    if (admission.kind === 'refused') return sendError(res, admission.error);
+    if (admission.kind === 'sign_in') return wantsHtml(req) ? redirect(res, admission.signInUrl) : sendError(res, admission.error);
+    const { deployment, target, user, isPublic } = admission;
+    // After the access check, and without starting the app: assets follow the app's access rules.
+    if (await deps.assets.serve(req, res, deployment, isPublic)) return;
     const client = deps.clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']);
-    // The app gets exactly the path that was checked above.
-    const target = `${url.pathname}${url.search}`;
     await proxy(req, res, appId, target, await forwardHeaders(req, appId, user, client), deployment.manifest.limits.requestTimeoutMs);
-  };
+  }
+
+  /** A WebSocket handshake: the same checks as a request, then the app decides in its `open` handler. */
+  async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, appId: string): Promise<void> {
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      return writeRawError(socket, { code: 'http.bad_request', message: `only WebSocket upgrades are supported, not ${req.headers.upgrade}` });
+    }
+    const admission = admit(req, appId);
+    if (admission.kind !== 'admitted') return writeRawError(socket, admission.error);
+    const client = deps.clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    const headers = await forwardHeaders(req, appId, admission.user, client);
+    const url = `${deps.baseUrl.protocol}//${req.headers.host}${admission.target}`;
+    const user = admission.user && { id: admission.user.id, name: admission.user.name, email: admission.user.email };
+    await deps.sockets.upgrade(req, socket, head, { appId, url, headers, user });
+  }
+
+  return { handleApp, handleUpgrade };
 
   async function proxy(req: IncomingMessage, res: ServerResponse, appId: string, target: string, headers: IncomingHttpHeaders, timeoutMs: number): Promise<void> {
     const lease = await deps.supervisor.acquire(appId);

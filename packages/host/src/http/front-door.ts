@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { notFoundPage } from './pages.js';
-import { sendError, sendHtml, wantsHtml } from './respond.js';
+import { sendError, sendHtml, wantsHtml, writeRawError } from './respond.js';
+import type { Duplex } from 'node:stream';
 
 export type HostHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -11,6 +12,7 @@ export interface FrontDoorDeps {
   readonly console: HostHandler;
   readonly app: (req: IncomingMessage, res: ServerResponse, appId: string) => Promise<void>;
   readonly appExists: (appId: string) => boolean;
+  readonly appUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer, appId: string) => Promise<void>;
   readonly log: Logger;
 }
 
@@ -24,12 +26,17 @@ export function createFrontDoor(deps: FrontDoorDeps) {
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const host = (req.headers.host ?? '').toLowerCase();
     if (host === deps.baseHost) return deps.console(req, res);
-    if (host.endsWith(appSuffix)) {
-      const label = host.slice(0, -appSuffix.length);
-      if (APP_LABEL.test(label) && deps.appExists(label)) return deps.app(req, res, label);
-    }
+    const appId = appOf(host);
+    if (appId) return deps.app(req, res, appId);
     if (wantsHtml(req)) return sendHtml(res, 404, notFoundPage(host));
     sendError(res, { code: 'app.not_found', message: `no app answers at host ${host || '(none)'}` });
+  }
+
+  /** The app a Host names, or undefined for the console and unknown hosts. */
+  function appOf(host: string): string | undefined {
+    if (!host.endsWith(appSuffix)) return undefined;
+    const label = host.slice(0, -appSuffix.length);
+    return APP_LABEL.test(label) && deps.appExists(label) ? label : undefined;
   }
 
   const server: Server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
@@ -38,6 +45,17 @@ export function createFrontDoor(deps: FrontDoorDeps) {
     dispatch(req, res).catch((error: unknown) => {
       deps.log.error({ err: error, url: req.url, host: req.headers.host }, 'front door: unhandled error');
       sendError(res, { code: 'platform.internal', message: 'the platform failed to handle this request' });
+    });
+  });
+
+  // WebSockets go to apps only; the console and unknown hosts refuse the upgrade.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const appId = appOf((req.headers.host ?? '').toLowerCase());
+    if (!appId) return writeRawError(socket, { code: 'app.not_found', message: `no app accepts WebSockets at host ${req.headers.host ?? '(none)'}` });
+    deps.appUpgrade(req, socket, head, appId).catch((error: unknown) => {
+      deps.log.error({ err: error, url: req.url, host: req.headers.host }, 'front door: unhandled upgrade error');
+      writeRawError(socket, { code: 'platform.internal', message: 'the platform failed to handle this upgrade' });
     });
   });
 

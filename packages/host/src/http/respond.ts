@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { PlinthError } from '../support/result.js';
 
 /**
@@ -44,6 +45,22 @@ const STATUS_BY_CODE: Record<string, number> = {
   'keys.too_many': 409,
   'keys.too_many_versions': 409,
   'keyring.rotation_unavailable': 409,
+  'sql.exists': 409,
+  'sql.too_many': 409,
+  'sql.storage_full': 507,
+  'sql.constraint_violation': 409,
+  'sql.not_authorized': 403,
+  'sql.timeout': 408,
+  'sql.busy': 503,
+  'sql.overloaded': 503,
+  'sql.unavailable': 503,
+  'sql.too_many_transactions': 409,
+  'sql.too_many_transfers': 409,
+  'sql.transfer_offset_mismatch': 409,
+  'sockets.limit': 503,
+  'sockets.bad_open_reply': 502,
+  'sockets.not_found': 404,
+  'alarm.out_of_range': 400,
 };
 
 export function statusFor(code: string): number {
@@ -116,6 +133,14 @@ export async function readBody(req: IncomingMessage, bytesMax: number): Promise<
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/** An error answered on a raw socket, where an upgrade was refused before any HTTP response object exists. */
+export function writeRawError(socket: Duplex, error: PlinthError, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify({ error: { code: error.code, message: error.message } });
+  const status = statusFor(error.code);
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
 }
 
 /**

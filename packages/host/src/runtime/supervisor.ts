@@ -31,6 +31,8 @@ export interface SupervisorDeps {
   readonly platformHandler: SocketHandler;
   readonly egressHandler: SocketHandler;
   readonly now: () => number;
+  /** Called when an app's process exits for any reason (idle stop, crash, kill, unload). */
+  readonly onProcessExit?: (appId: string) => void;
 }
 
 export type AppState = 'stopped' | 'starting' | 'running';
@@ -174,6 +176,7 @@ export function createSupervisor(deps: SupervisorDeps) {
   function onExit(runtime: Runtime, process: AppProcess, expected: boolean, how: string): void {
     if (runtime.process !== process) return;
     runtime.process = null;
+    deps.onProcessExit?.(runtime.deployment.appId);
     const wasRunning = runtime.state === 'running';
     runtime.state = 'stopped';
     if (expected || !wasRunning) return;

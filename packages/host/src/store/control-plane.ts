@@ -79,6 +79,14 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX key_audit_app ON key_audit(app_id, id);`,
   // A deleted key version keeps its row with the private key wiped, so its number is never reused.
   `ALTER TABLE signing_keys ADD COLUMN deleted_at INTEGER;`,
+  // scheduled_at is what the app asked for; due_at moves later on each retry.
+  `CREATE TABLE alarms (
+     app_id TEXT PRIMARY KEY,
+     scheduled_at INTEGER NOT NULL,
+     due_at INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX alarms_due ON alarms(due_at);`,
 ];
 
 export function openControlPlane(path: string): ControlPlane {

@@ -41,4 +41,15 @@ export default defineApp({
     }
     return new Response('vault test app', { status: 404 });
   },
+  // Records each delivery in secrets, so a test can read what the platform delivered; fails while ALARM_FAIL > 0.
+  async alarm(alarm, env) {
+    const secrets = plinth(env).secrets;
+    const failuresLeft = Number((await secrets.get('ALARM_FAIL')) ?? 0);
+    if (failuresLeft > 0) {
+      await secrets.set('ALARM_FAIL', String(failuresLeft - 1));
+      throw new Error(`failing on purpose, ${failuresLeft - 1} failures left`);
+    }
+    await secrets.set('ALARM_COUNT', String(Number((await secrets.get('ALARM_COUNT')) ?? 0) + 1));
+    await secrets.set('ALARM_LAST', JSON.stringify({ scheduledTime: alarm.scheduledTime.getTime(), retryCount: alarm.retryCount }));
+  },
 });

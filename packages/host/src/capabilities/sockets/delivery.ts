@@ -1,0 +1,96 @@
+import type { Logger } from 'pino';
+import type { AppAnswer, CallErrorCode } from '../../runtime/supervisor.js';
+import type { Result } from '../../support/result.js';
+import { EVENT_BATCH_BYTES_MAX, EVENT_BATCH_EVENTS_MAX, EVENT_CALL_MS_MAX, EVENT_RETRY_DELAYS_MS, SOCKET_PENDING_EVENTS_MAX } from './limits.js';
+import type { HeldSocket, SocketRegistry } from './registry.js';
+import { EVENTS_PATH, eventReplySchema, payloadSize, type SocketAction, type SocketEvent } from './wire.js';
+
+export type CallApp = (appId: string, path: string, body: unknown, timeoutMs: number) => Promise<Result<AppAnswer, CallErrorCode>>;
+
+export interface DeliveryDeps {
+  readonly registry: SocketRegistry;
+  readonly callApp: CallApp;
+  readonly apply: (socket: HeldSocket, actions: readonly SocketAction[]) => void;
+  readonly event: (appId: string, text: string) => void;
+  readonly log: Logger;
+}
+
+interface Queue {
+  readonly events: SocketEvent[];
+  running: boolean;
+}
+
+/**
+ * Delivers a socket's events to its app in order, one batch in flight per
+ * socket. Events that arrive while a batch is in flight join the next batch,
+ * so a slow app sees batches, never reordering. A batch that still fails after
+ * the retries closes the socket with 1011, and the app's log says why.
+ */
+export function createDelivery(deps: DeliveryDeps) {
+  const queues = new Map<HeldSocket, Queue>();
+
+  function enqueue(socket: HeldSocket, event: SocketEvent): void {
+    let queue = queues.get(socket);
+    if (!queue) queues.set(socket, (queue = { events: [], running: false }));
+    if (queue.events.length >= SOCKET_PENDING_EVENTS_MAX && event.type === 'message') {
+      deps.event(socket.appId, `sockets.too_slow socket=${socket.id}: ${SOCKET_PENDING_EVENTS_MAX} events wait for the app; closed with 1013`);
+      socket.ws.close(1013, 'app is not keeping up');
+      return;
+    }
+    queue.events.push(event);
+    if (!queue.running) void drain(socket, queue);
+  }
+
+  function takeBatch(queue: Queue): SocketEvent[] {
+    let bytes = 0;
+    let count = 0;
+    while (count < queue.events.length && count < EVENT_BATCH_EVENTS_MAX) {
+      bytes += payloadSize(queue.events[count]!);
+      if (count > 0 && bytes > EVENT_BATCH_BYTES_MAX) break;
+      count++;
+    }
+    return queue.events.splice(0, count);
+  }
+
+  async function drain(socket: HeldSocket, queue: Queue): Promise<void> {
+    queue.running = true;
+    while (queue.events.length) {
+      const batch = takeBatch(queue);
+      const delivered = await deliver(socket, batch);
+      if (!delivered) {
+        queue.events.length = 0;
+        break;
+      }
+    }
+    queue.running = false;
+    if (!deps.registry.get(socket.appId, socket.id)) queues.delete(socket);
+  }
+
+  async function deliver(socket: HeldSocket, events: SocketEvent[]): Promise<boolean> {
+    let lastError = '';
+    for (let attempt = 0; attempt <= EVENT_RETRY_DELAYS_MS.length; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, EVENT_RETRY_DELAYS_MS[attempt - 1]));
+      const answer = await deps.callApp(socket.appId, EVENTS_PATH, { socket: deps.registry.view(socket), events }, EVENT_CALL_MS_MAX);
+      if (!answer.ok) {
+        lastError = answer.error.message;
+        continue;
+      }
+      const reply = eventReplySchema.safeParse(answer.value.body);
+      if (answer.value.status < 200 || answer.value.status > 299 || !reply.success) {
+        lastError = `answered ${answer.value.status}${reply.success ? '' : ` with an invalid reply: ${reply.error.issues[0]?.message}`}`;
+        continue;
+      }
+      if (reply.data.tags) deps.registry.retag(socket, reply.data.tags);
+      if (reply.data.attachment !== undefined) socket.attachment = reply.data.attachment;
+      deps.apply(socket, reply.data.actions);
+      return true;
+    }
+    deps.event(socket.appId, `sockets.delivery_failed socket=${socket.id} events=${events.length} after ${EVENT_RETRY_DELAYS_MS.length + 1} attempts: ${lastError}; closed with 1011`);
+    deps.log.warn({ appId: socket.appId, socket: socket.id, error: lastError }, 'socket events could not be delivered; socket closed');
+    socket.ws.close(1011, 'the app failed to handle events');
+    return false;
+  }
+
+  return { enqueue };
+}
+export type Delivery = ReturnType<typeof createDelivery>;

@@ -1,0 +1,27 @@
+/** Tags per socket (CONTRACT §6): enough to address rooms and users without becoming a query language. */
+export const SOCKET_TAGS_MAX = 10;
+export const SOCKET_TAG_CHARS_MAX = 128;
+/** Attachment per socket, as JSON (CONTRACT §6). */
+export const SOCKET_ATTACHMENT_BYTES_MAX = 16 * 1024;
+/** Default largest message either way; PLINTH_SOCKET_MESSAGE_BYTES_MAX changes it. Past it the socket closes with 1009. */
+export const SOCKET_MESSAGE_BYTES_DEFAULT = 1024 * 1024;
+/** Bytes queued towards one client before it counts as too slow and is closed with 1013. */
+export const SOCKET_SEND_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
+/** Events queued for the app per socket; a client that outpaces its app this far is closed with 1013. */
+export const SOCKET_PENDING_EVENTS_MAX = 10_000;
+/** Events sent to the app in one call; a slow app receives batches, never reordered. */
+export const EVENT_BATCH_EVENTS_MAX = 100;
+/** Payload bytes in one event batch (one message may exceed it alone). */
+export const EVENT_BATCH_BYTES_MAX = 1024 * 1024;
+/** Delays before each retry of a failed event batch; after the last the socket closes with 1011. */
+export const EVENT_RETRY_DELAYS_MS: readonly number[] = [100, 500, 2_000];
+/** Time the app has to answer one event call (open or a batch). */
+export const EVENT_CALL_MS_MAX = 30_000;
+/** Protocol pings keep NATs open and find dead peers; a peer that misses one pong is dropped. */
+export const SOCKET_PING_INTERVAL_MS = 30_000;
+/** A socket with no message either way for this long is closed with 1001. */
+export const SOCKET_IDLE_MS_MAX = 60 * 60_000;
+/** Time a peer has to answer a close frame before its connection is cut. */
+export const SOCKET_CLOSE_GRACE_MS = 2_000;
+/** Auto-response strings, each way. */
+export const AUTO_RESPONSE_CHARS_MAX = 1024;

@@ -1,0 +1,99 @@
+import type { WebSocket } from 'ws';
+import { SOCKET_SEND_BUFFER_BYTES_MAX } from './limits.js';
+
+export interface SocketUser {
+  readonly id: string;
+  readonly name: string;
+  readonly email: string;
+}
+
+/** A WebSocket held by the platform on behalf of an app. */
+export interface HeldSocket {
+  readonly id: string;
+  readonly appId: string;
+  readonly ws: WebSocket;
+  readonly user: SocketUser | null;
+  readonly openedAt: number;
+  tags: readonly string[];
+  attachment: unknown;
+  lastActivity: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface SocketView {
+  readonly id: string;
+  readonly tags: readonly string[];
+  readonly attachment: unknown;
+  readonly user: SocketUser | null;
+  readonly openedAt: string;
+}
+
+export type SendOutcome = 'sent' | 'closed' | 'too_slow';
+
+/** Every open socket, indexed by id and, per app, by tag for `publish`. */
+export function createSocketRegistry(now: () => number, onTooSlow: (socket: HeldSocket) => void) {
+  const byId = new Map<string, HeldSocket>();
+  const byApp = new Map<string, Set<HeldSocket>>();
+  const byTag = new Map<string, Set<HeldSocket>>();
+  const tagKey = (appId: string, tag: string) => `${appId}\n${tag}`;
+
+  function index(socket: HeldSocket, add: boolean): void {
+    for (const tag of socket.tags) {
+      const key = tagKey(socket.appId, tag);
+      const set = byTag.get(key) ?? new Set();
+      if (add) byTag.set(key, set.add(socket));
+      else if (set.delete(socket) && set.size === 0) byTag.delete(key);
+    }
+  }
+
+  return {
+    add(id: string, appId: string, ws: WebSocket, user: SocketUser | null, tags: readonly string[], attachment: unknown): HeldSocket {
+      const socket: HeldSocket = { id, appId, ws, user, openedAt: now(), tags, attachment, lastActivity: now(), bytesIn: 0, bytesOut: 0 };
+      byId.set(socket.id, socket);
+      byApp.set(appId, (byApp.get(appId) ?? new Set()).add(socket));
+      index(socket, true);
+      return socket;
+    },
+    remove(socket: HeldSocket): void {
+      if (!byId.delete(socket.id)) return;
+      byApp.get(socket.appId)?.delete(socket);
+      index(socket, false);
+    },
+    /** Only the owning app sees a socket: another app's id answers as unknown. */
+    get(appId: string, id: string): HeldSocket | undefined {
+      const socket = byId.get(id);
+      return socket?.appId === appId ? socket : undefined;
+    },
+    retag(socket: HeldSocket, tags: readonly string[]): void {
+      index(socket, false);
+      socket.tags = tags;
+      index(socket, true);
+    },
+    ofApp(appId: string, tag?: string): HeldSocket[] {
+      return [...((tag === undefined ? byApp.get(appId) : byTag.get(tagKey(appId, tag))) ?? [])];
+    },
+    count(appId: string): number {
+      return byApp.get(appId)?.size ?? 0;
+    },
+    all(): HeldSocket[] {
+      return [...byId.values()];
+    },
+    /** Sends unless the client has fallen too far behind, in which case it is closed with 1013. */
+    send(socket: HeldSocket, data: string | Buffer): SendOutcome {
+      if (socket.ws.readyState !== socket.ws.OPEN) return 'closed';
+      if (socket.ws.bufferedAmount > SOCKET_SEND_BUFFER_BYTES_MAX) {
+        onTooSlow(socket);
+        return 'too_slow';
+      }
+      socket.ws.send(data);
+      socket.bytesOut += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+      socket.lastActivity = now();
+      return 'sent';
+    },
+    view(socket: HeldSocket): SocketView {
+      return { id: socket.id, tags: socket.tags, attachment: socket.attachment, user: socket.user, openedAt: new Date(socket.openedAt).toISOString() };
+    },
+  };
+}
+export type SocketRegistry = ReturnType<typeof createSocketRegistry>;

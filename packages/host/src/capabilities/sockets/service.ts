@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { writeRawError } from '../../http/respond.js';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { createDelivery, type CallApp } from './delivery.js';
+import { EVENT_CALL_MS_MAX, SOCKET_CLOSE_GRACE_MS, SOCKET_IDLE_MS_MAX, SOCKET_PING_INTERVAL_MS } from './limits.js';
+import { createSocketRegistry, type HeldSocket, type SocketUser } from './registry.js';
+import { OPEN_PATH, openReplySchema, payloadBytes, type SocketAction } from './wire.js';
+
+export interface SocketsDeps {
+  readonly callApp: CallApp;
+  readonly socketsMax: (appId: string) => number;
+  readonly messageBytesMax: number;
+  readonly event: (appId: string, text: string) => void;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+/** An upgrade request that passed the front door's checks, with the headers the app may see. */
+export interface UpgradeRequest {
+  readonly appId: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly user: SocketUser | null;
+}
+
+export interface AppSocketStats {
+  open: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** The app's own refusal: its status and text, as it chose them. */
+function refuse(socket: Duplex, status: number, body: string): void {
+  const text = Buffer.from(body);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Refused'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/**
+ * WebSockets held by the front door: the app is called on open and for each
+ * batch of events, and may be stopped in between; sockets outlive app
+ * restarts, idle stops and updates because no app process holds them.
+ */
+export function createSocketsService(deps: SocketsDeps) {
+  const server = new WebSocketServer({
+    noServer: true,
+    maxPayload: deps.messageBytesMax,
+    // No context takeover keeps an idle socket's memory small: zlib state is not held between messages.
+    perMessageDeflate: { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true },
+  });
+  const registry = createSocketRegistry(deps.now, (socket) => {
+    deps.event(socket.appId, `sockets.too_slow socket=${socket.id}: send buffer full; closed with 1013`);
+    closeNow(socket, 1013, 'client is not keeping up');
+  });
+
+  /**
+   * Closes with a code, and stops counting the socket at once. A peer that
+   * does not answer the close (a stalled reader cannot) is cut after a grace.
+   */
+  function closeNow(socket: HeldSocket, code: number, reason: string): void {
+    registry.remove(socket);
+    socket.ws.close(code, reason);
+    setTimeout(() => socket.ws.terminate(), SOCKET_CLOSE_GRACE_MS).unref();
+  }
+  const totals = new Map<string, AppSocketStats>();
+  const autoResponses = new Map<string, { request: string; response: string }>();
+  const alive = new WeakSet<WebSocket>();
+
+  function apply(socket: HeldSocket, actions: readonly SocketAction[]): void {
+    for (const action of actions) {
+      if (action.type === 'send') registry.send(socket, payloadBytes(action));
+      else socket.ws.close(action.code ?? 1000, action.reason ?? '');
+    }
+  }
+  const delivery = createDelivery({ registry, callApp: deps.callApp, apply, event: deps.event, log: deps.log });
+
+  function statsOf(appId: string): AppSocketStats {
+    let stats = totals.get(appId);
+    if (!stats) totals.set(appId, (stats = { open: 0, bytesIn: 0, bytesOut: 0 }));
+    return stats;
+  }
+
+  function onMessage(socket: HeldSocket, data: RawData, isBinary: boolean): void {
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    socket.bytesIn += bytes.length;
+    socket.lastActivity = deps.now();
+    const auto = autoResponses.get(socket.appId);
+    if (!isBinary && auto && bytes.toString('utf8') === auto.request) {
+      registry.send(socket, auto.response);
+      return;
+    }
+    delivery.enqueue(socket, isBinary ? { type: 'message', binary: bytes.toString('base64') } : { type: 'message', data: bytes.toString('utf8') });
+  }
+
+  function onClose(socket: HeldSocket, code: number, reason: Buffer): void {
+    registry.remove(socket);
+    const stats = statsOf(socket.appId);
+    stats.bytesIn += socket.bytesIn;
+    stats.bytesOut += socket.bytesOut;
+    delivery.enqueue(socket, { type: 'close', code, reason: reason.toString('utf8'), wasClean: code !== 1006 });
+  }
+
+  function hold(ws: WebSocket, id: string, request: UpgradeRequest, reply: { tags?: readonly string[] | undefined; attachment?: unknown; actions: readonly SocketAction[] }): void {
+    const socket = registry.add(id, request.appId, ws, request.user, reply.tags ?? [], reply.attachment ?? null);
+    alive.add(ws);
+    ws.on('message', (data, isBinary) => onMessage(socket, data, isBinary));
+    ws.on('close', (code, reason) => onClose(socket, code, reason));
+    ws.on('pong', () => alive.add(ws));
+    // Protocol errors (bad frames, invalid UTF-8, oversize) make ws close with the RFC 6455 code; log why.
+    ws.on('error', (err) => deps.event(request.appId, `sockets.protocol_error socket=${id}: ${err.message}`));
+    apply(socket, reply.actions);
+  }
+
+  /** Asks the app whether to accept; completes the 101 only if it does. */
+  async function upgrade(req: IncomingMessage, netSocket: Duplex, head: Buffer, request: UpgradeRequest): Promise<void> {
+    const max = deps.socketsMax(request.appId);
+    if (registry.count(request.appId) >= max) return writeRawError(netSocket, { code: 'sockets.limit', message: `app ${request.appId} holds its limit of ${max} sockets (limits.sockets)` });
+    const id = randomUUID();
+    const view = { id, tags: [], attachment: null, user: request.user, openedAt: new Date(deps.now()).toISOString() };
+    const answer = await deps.callApp(request.appId, OPEN_PATH, { socket: view, request: { url: request.url, method: 'GET', headers: request.headers } }, EVENT_CALL_MS_MAX);
+    if (!answer.ok) return writeRawError(netSocket, answer.error);
+    const reply = openReplySchema.safeParse(answer.value.body);
+    if (answer.value.status !== 200 || !reply.success) {
+      return writeRawError(netSocket, { code: 'sockets.bad_open_reply', message: `${request.appId} answered the open event with ${answer.value.status} and no valid reply` });
+    }
+    if (!reply.data.accept) return refuse(netSocket, reply.data.status, reply.data.body);
+    const accepted = reply.data;
+    server.handleUpgrade(req, netSocket, head, (ws) => hold(ws, id, request, accepted));
+  }
+
+  const heartbeat = setInterval(() => {
+    for (const socket of registry.all()) {
+      if (!alive.has(socket.ws)) {
+        socket.ws.terminate();
+        continue;
+      }
+      if (deps.now() - socket.lastActivity > SOCKET_IDLE_MS_MAX) {
+        socket.ws.close(1001, 'idle');
+        continue;
+      }
+      alive.delete(socket.ws);
+      socket.ws.ping();
+    }
+  }, SOCKET_PING_INTERVAL_MS);
+  heartbeat.unref();
+
+  return {
+    registry,
+    upgrade,
+    apply,
+    setAutoResponse(appId: string, rule: { request: string; response: string } | null): void {
+      if (rule) autoResponses.set(appId, rule);
+      else autoResponses.delete(appId);
+    },
+    stats(appId: string): AppSocketStats {
+      const held = registry.ofApp(appId);
+      const closed = statsOf(appId);
+      return {
+        open: held.length,
+        bytesIn: closed.bytesIn + held.reduce((n, s) => n + s.bytesIn, 0),
+        bytesOut: closed.bytesOut + held.reduce((n, s) => n + s.bytesOut, 0),
+      };
+    },
+    closeApp(appId: string, code: number, reason: string): void {
+      for (const socket of registry.ofApp(appId)) socket.ws.close(code, reason);
+      autoResponses.delete(appId);
+      totals.delete(appId);
+    },
+    closeAll(): void {
+      clearInterval(heartbeat);
+      for (const socket of registry.all()) socket.ws.close(1001, 'server shutting down');
+    },
+  };
+}
+export type SocketsService = ReturnType<typeof createSocketsService>;

@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { REPO_ROOT, TEST_APPS, addUser, installApp, startTestDaemon, type TestDaemon } from '../../testing/daemon-harness.js';
+import { openSocket } from '../../testing/socket-client.js';
+
+interface AppView { runtime: { state: string; pid: number | null }; sockets: { open: number; bytesIn: number; bytesOut: number } }
+
+describe('WebSockets held by the platform', () => {
+  const work = mkdtempSync(join(tmpdir(), 'plinth-sockets-'));
+  let daemon: TestDaemon;
+  const view = async (appId = 'sockets') => (await (await daemon.fetch(`${daemon.baseUrl}/api/admin/apps/${appId}`, { headers: { authorization: `Bearer ${daemon.adminToken}` } })).json()) as AppView;
+  const eventually = async (check: () => Promise<boolean>, ms = 10_000) => {
+    const deadline = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error('condition not met in time');
+      await sleep(50);
+    }
+  };
+
+  before(async () => {
+    daemon = await startTestDaemon({ env: { PLINTH_IDLE_STOP_MS: '1000', PLINTH_SOCKET_MESSAGE_BYTES_MAX: String(64 * 1024) } });
+    installApp(daemon, join(TEST_APPS, 'sockets'));
+    installApp(daemon, join(TEST_APPS, 'echo'));
+    installApp(daemon, join(REPO_ROOT, 'examples/chat'));
+    const tight = join(work, 'tight');
+    cpSync(join(TEST_APPS, 'sockets'), tight, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(tight, 'plinth.json'), 'utf8')) as { limits: Record<string, number> };
+    writeFileSync(join(tight, 'plinth.json'), JSON.stringify({ ...manifest, id: 'tight', limits: { ...manifest.limits, sockets: 2 } }));
+    installApp(daemon, tight);
+    addUser(daemon, 'grace@example.com', 'a long enough password');
+  });
+  after(async () => {
+    await daemon?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the chat example: join, broadcast to the room by tag, leave', async () => {
+    const ann = await openSocket(daemon, 'chat', '/ws?room=lobby&name=ann');
+    assert.match(String(await ann.next()), /welcome ann/i);
+    const bob = await openSocket(daemon, 'chat', '/ws?room=lobby&name=bob');
+    await bob.next();
+    assert.equal(await ann.next(), 'bob joined');
+    const other = await openSocket(daemon, 'chat', '/ws?room=elsewhere&name=eve');
+    await other.next();
+    bob.ws.send('hi all');
+    assert.equal(await ann.next(), 'bob: hi all');
+    assert.equal(await bob.next(), 'bob: hi all');
+    bob.ws.close(1000, 'done');
+    assert.equal(await ann.next(), 'bob left');
+    await assert.rejects(other.next(300), /no message/);
+    ann.ws.close();
+    other.ws.close();
+  });
+
+  test('open sees the original request with identity and client IP; the app may refuse', async () => {
+    const token = daemon.cli(['tokens', 'create', '--user', 'grace@example.com', '--app', 'sockets']).stdout.trim();
+    const signedIn = await openSocket(daemon, 'sockets', '/ws', { authorization: `Bearer ${token}` });
+    assert.equal(await signedIn.next(), 'welcome grace@example.com from 127.0.0.1');
+    signedIn.ws.close();
+    await assert.rejects(openSocket(daemon, 'sockets', '/ws?refuse=1'), (e: Error & { status?: number }) => e.status === 403);
+    await assert.rejects(openSocket(daemon, 'sockets', '/ws?status=401'), (e: Error & { status?: number; body?: string }) => e.status === 401 && e.body === 'not you');
+    await assert.rejects(openSocket(daemon, 'echo', '/public/ws'), (e: Error & { status?: number }) => e.status === 426);
+    await assert.rejects(openSocket(daemon, 'echo', '/private'), (e: Error & { status?: number }) => e.status === 401);
+    await assert.rejects(openSocket(daemon, 'sockets', '/.plinth/websocket/open'), (e: Error & { status?: number }) => e.status === 404);
+  });
+
+  test('a burst of 1000 messages arrives at the app, and back, in order', async () => {
+    const socket = await openSocket(daemon, 'sockets', '/ws');
+    await socket.next();
+    for (let i = 0; i < 1000; i++) socket.ws.send(`echo:${i}`);
+    for (let i = 0; i < 1000; i++) assert.equal(await socket.next(), String(i));
+    socket.ws.close();
+  });
+
+  test('text and binary both round-trip', async () => {
+    const socket = await openSocket(daemon, 'sockets', '/ws');
+    await socket.next();
+    const binary = Buffer.from([0, 1, 2, 253, 254, 255]);
+    socket.ws.send(binary);
+    assert.deepEqual(await socket.next(), binary);
+    socket.ws.send('echo:ünïcödé ✓');
+    assert.equal(await socket.next(), 'ünïcödé ✓');
+    socket.ws.close();
+  });
+
+  test('the socket survives the app being killed and stopped; the next message wakes the app', async () => {
+    const socket = await openSocket(daemon, 'sockets', '/ws');
+    await socket.next();
+    socket.ws.send('count');
+    assert.equal(await socket.next(), 'count 1');
+    const pid = (await view()).runtime.pid!;
+    process.kill(pid, 'SIGKILL');
+    await eventually(async () => (await view()).runtime.state === 'stopped');
+    socket.ws.send('count');
+    assert.equal(await socket.next(), 'count 2', 'the attachment survived in the platform');
+    await eventually(async () => (await view()).runtime.state === 'stopped');
+    socket.ws.send('count');
+    assert.equal(await socket.next(), 'count 3');
+    socket.ws.close();
+  });
+
+  test('auto-response and protocol pings are answered without starting a stopped app', async () => {
+    const socket = await openSocket(daemon, 'sockets', '/ws');
+    await socket.next();
+    socket.ws.send('auto');
+    await sleep(200);
+    await eventually(async () => (await view()).runtime.state === 'stopped');
+    socket.ws.send('ping');
+    assert.equal(await socket.next(), 'pong');
+    const pong = new Promise((resolve) => socket.ws.once('pong', resolve));
+    socket.ws.ping('are you there');
+    await pong;
+    assert.equal((await view()).runtime.state, 'stopped');
+    socket.ws.close();
+  });
+
+  test('limits.sockets is enforced', async () => {
+    const first = await openSocket(daemon, 'tight', '/ws');
+    const second = await openSocket(daemon, 'tight', '/ws');
+    await assert.rejects(openSocket(daemon, 'tight', '/ws'), (e: Error & { status?: number; body?: string }) => e.status === 503 && /sockets\.limit/.test(e.body ?? ''));
+    first.ws.close();
+    await first.closed;
+    await eventually(async () => (await view('tight')).sockets.open === 1);
+    (await openSocket(daemon, 'tight', '/ws')).ws.close();
+    second.ws.close();
+  });
+
+  test('an oversized message gets 1009 and invalid UTF-8 gets 1007, without harming other sockets', async () => {
+    const bystander = await openSocket(daemon, 'sockets', '/ws');
+    await bystander.next();
+    const big = await openSocket(daemon, 'sockets', '/ws');
+    big.ws.send('x'.repeat(64 * 1024 + 1));
+    assert.equal((await big.closed).code, 1009);
+    const invalid = await openSocket(daemon, 'sockets', '/ws');
+    invalid.ws.send(Buffer.from([0xc3, 0x28]), { binary: false });
+    assert.equal((await invalid.closed).code, 1007);
+    bystander.ws.send('echo:still here');
+    assert.equal(await bystander.next(), 'still here');
+    bystander.ws.close();
+  });
+
+  test('a slow consumer is closed at the send buffer cap while daemon memory stays bounded', async () => {
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${daemon.process.pid}/status`, 'utf8'))![1]) * 1024;
+    const slow = await openSocket(daemon, 'sockets', '/ws?tags=flood');
+    await slow.next();
+    const before = rss();
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const driver = await openSocket(daemon, 'sockets', '/ws');
+    await driver.next();
+    driver.ws.send('flood:200');
+    await eventually(async () => (await view()).sockets.open === 1, 30_000);
+    assert.ok(rss() - before < 100 * 1024 * 1024, `daemon grew by ${rss() - before} bytes for a 200 MiB flood`);
+    const logs = daemon.cli(['logs', 'sockets']).stdout;
+    assert.match(logs, /sockets\.too_slow/);
+    driver.ws.close();
+  });
+
+  test('an app cannot reach another app\'s sockets', async () => {
+    const mine = await openSocket(daemon, 'sockets', '/ws');
+    await mine.next();
+    mine.ws.send('whoami');
+    const id = String(await mine.next());
+    const tight = await openSocket(daemon, 'tight', '/ws');
+    await tight.next();
+    tight.ws.send(`send-to:${id}:hijack`);
+    assert.equal(await tight.next(), 'refused sockets.not_found');
+    tight.ws.send('list');
+    assert.equal(JSON.parse(String(await tight.next())).includes(id), false);
+    await assert.rejects(mine.next(300), /no message/);
+    mine.ws.close();
+    tight.ws.close();
+  });
+
+  test('close events reach the app with code, reason and cleanliness; failing events close with 1011', async () => {
+    const watcher = await openSocket(daemon, 'sockets', '/ws?tags=watchers');
+    await watcher.next();
+    const leaver = await openSocket(daemon, 'sockets', '/ws');
+    await leaver.next();
+    leaver.ws.send('whoami');
+    const id = String(await leaver.next());
+    leaver.ws.close(4001, 'going away now');
+    // Watchers hear every close in the app, earlier tests' too; wait for this one.
+    let heard = String(await watcher.next());
+    while (!heard.includes(id)) heard = String(await watcher.next());
+    assert.equal(heard, `closed ${id} 4001 going away now clean=true`);
+    const failing = await openSocket(daemon, 'sockets', '/ws');
+    await failing.next();
+    failing.ws.send('fail');
+    assert.equal((await failing.closed).code, 1011);
+    assert.match(daemon.cli(['logs', 'sockets']).stdout, /sockets\.delivery_failed/);
+    watcher.ws.close();
+  });
+
+  test('plinth apps shows open sockets and bytes are counted', async () => {
+    // Earlier tests' sockets finish closing first, so the count below is exact.
+    await eventually(async () => (await view()).sockets.open === 0);
+    const before = (await view()).sockets;
+    const socket = await openSocket(daemon, 'sockets', '/ws');
+    await socket.next();
+    socket.ws.send('echo:12345');
+    await socket.next();
+    const stats = (await view()).sockets;
+    assert.equal(stats.open, before.open + 1);
+    assert.ok(stats.bytesIn - before.bytesIn >= 10, 'echo:12345 counted in');
+    assert.ok(stats.bytesOut - before.bytesOut >= 5, '12345 counted out');
+    assert.match(daemon.cli(['apps']).stdout, new RegExp(`^sockets\t1[.]0[.]0\t(running|stopped|starting)\t${stats.open} sockets\t`, "m"));
+    socket.ws.close();
+  });
+});

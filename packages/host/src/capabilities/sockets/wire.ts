@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { AUTO_RESPONSE_CHARS_MAX, SOCKET_ATTACHMENT_BYTES_MAX, SOCKET_TAGS_MAX, SOCKET_TAG_CHARS_MAX } from './limits.js';
+
+/**
+ * The event protocol between the platform and the guest SDK, on the app's
+ * reserved paths: `POST /.plinth/websocket/open` and `/.plinth/websocket/events`.
+ * Binary data travels as base64 in `binary`; text in `data`.
+ */
+export const OPEN_PATH = '/.plinth/websocket/open';
+export const EVENTS_PATH = '/.plinth/websocket/events';
+
+export const tagsSchema = z.array(z.string().min(1).max(SOCKET_TAG_CHARS_MAX)).max(SOCKET_TAGS_MAX, `a socket has at most ${SOCKET_TAGS_MAX} tags`);
+export const attachmentSchema = z.unknown().refine(
+  (value) => value === undefined || Buffer.byteLength(JSON.stringify(value) ?? '') <= SOCKET_ATTACHMENT_BYTES_MAX,
+  `an attachment is at most ${SOCKET_ATTACHMENT_BYTES_MAX} bytes of JSON`,
+);
+
+const payloadSchema = z.union([z.object({ data: z.string() }), z.object({ binary: z.base64() })]);
+export type Payload = z.infer<typeof payloadSchema>;
+
+export const actionSchema = z.union([
+  z.object({ type: z.literal('send') }).and(payloadSchema),
+  z.object({ type: z.literal('close'), code: z.number().int().min(1000).max(4999).optional(), reason: z.string().max(123).optional() }),
+]);
+export type SocketAction = z.infer<typeof actionSchema>;
+
+/** What the app answers to an event batch: actions in order, and the socket's new tags or attachment if it changed them. */
+export const eventReplySchema = z.object({
+  actions: z.array(actionSchema).max(10_000).default([]),
+  tags: tagsSchema.optional(),
+  attachment: attachmentSchema.optional(),
+});
+
+export const openReplySchema = z.union([
+  z.object({ accept: z.literal(true), protocol: z.string().max(256).optional() }).and(eventReplySchema),
+  z.object({ accept: z.literal(false), status: z.number().int().min(400).max(599).default(403), body: z.string().max(64 * 1024).default('') }),
+]);
+
+export type SocketEvent =
+  | ({ type: 'message' } & Payload)
+  | { type: 'close'; code: number; reason: string; wasClean: boolean };
+
+export const autoResponseSchema = z.object({
+  request: z.string().min(1).max(AUTO_RESPONSE_CHARS_MAX),
+  response: z.string().max(AUTO_RESPONSE_CHARS_MAX),
+}).nullable();
+
+export function payloadBytes(payload: Payload): Buffer | string {
+  return 'data' in payload ? payload.data : Buffer.from(payload.binary, 'base64');
+}
+
+export function payloadSize(event: SocketEvent): number {
+  if (event.type === 'close') return event.reason.length;
+  return 'data' in event ? event.data.length : (event.binary.length * 3) / 4;
+}

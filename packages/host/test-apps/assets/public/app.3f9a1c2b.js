@@ -1,0 +1,1 @@
+console.log("fingerprinted by hex");

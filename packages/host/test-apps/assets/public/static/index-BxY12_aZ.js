@@ -1,0 +1,1 @@
+export const hashed = "fingerprinted by a Vite-style hash";

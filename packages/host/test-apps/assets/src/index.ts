@@ -1,0 +1,12 @@
+// A test app for static assets: every request that reaches fetch says so, so tests can tell a
+// fall-through from an asset answered by the front door.
+import { defineApp } from '@plinth/guest';
+
+export default defineApp({
+  async fetch(request) {
+    const url = new URL(request.url);
+    return new Response(`FETCH-MARKER ${request.method} ${url.pathname}`, {
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'x-from': 'fetch' },
+    });
+  },
+});

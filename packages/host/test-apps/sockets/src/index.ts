@@ -1,0 +1,60 @@
+// A test app for platform-held WebSockets; each text message is a small command.
+import { defineApp, getClientIp, getUser, plinth } from '@plinth/guest';
+
+export default defineApp({
+  async fetch() {
+    return new Response('sockets test app');
+  },
+  websocket: {
+    async open(socket, request) {
+      const url = new URL(request.url);
+      if (url.searchParams.get('refuse')) return false;
+      const status = url.searchParams.get('status');
+      if (status) return new Response('not you', { status: Number(status) });
+      socket.tags = (url.searchParams.get('tags') ?? '').split(',').filter(Boolean);
+      socket.attachment = { count: 0 };
+      socket.send(`welcome ${getUser(request)?.email ?? 'anonymous'} from ${getClientIp(request)}`);
+    },
+    async message(socket, data, env) {
+      if (typeof data !== 'string') return socket.send(data);
+      const [command = '', ...rest] = data.split(':');
+      const arg = rest.join(':');
+      const sockets = plinth(env).sockets;
+      switch (command) {
+        case 'echo': return socket.send(arg);
+        case 'count': {
+          const state = socket.attachment as { count: number };
+          socket.attachment = { count: state.count + 1 };
+          return socket.send(`count ${state.count + 1}`);
+        }
+        case 'publish': {
+          const [tag = '', ...text] = arg.split(':');
+          return void (await sockets.publish(tag, text.join(':')));
+        }
+        case 'list': return socket.send(JSON.stringify((await sockets.list({ tag: arg || undefined })).map((s) => s.id)));
+        case 'whoami': return socket.send(socket.id);
+        case 'send-to': {
+          const [id = '', ...text] = arg.split(':');
+          try {
+            await sockets.send(id, text.join(':'));
+            return socket.send('sent');
+          } catch (error) {
+            return socket.send(`refused ${(error as { code?: string }).code}`);
+          }
+        }
+        case 'auto': return void (await sockets.setAutoResponse('ping', 'pong'));
+        case 'flood': {
+          const block = 'x'.repeat(1024 * 1024);
+          for (let i = 0; i < Number(arg); i++) await sockets.publish('flood', block);
+          return;
+        }
+        case 'fail': throw new Error('this event fails on purpose');
+        case 'bye': return socket.close(4000, 'asked to leave');
+        default: return socket.send(data);
+      }
+    },
+    async close(socket, code, reason, env) {
+      await plinth(env).sockets.publish('watchers', `closed ${socket.id} ${code} ${reason} clean=${socket.wasClean}`);
+    },
+  },
+});
