@@ -173,7 +173,8 @@ async function waitFor(what, check, handle, intervalMs = 20) {
   const deadline = Date.now() + STEP_TIMEOUT_MS;
   let lastError;
   while (Date.now() < deadline) {
-    if (handle && handle.child.exitCode !== null) throw new Error(`${handle.name} exited (${handle.child.exitCode}) while waiting for ${what}:\n${handle.output()}`);
+    const { exitCode, signalCode } = handle?.child ?? {};
+    if (exitCode != null || signalCode != null) throw new Error(`${handle.name} exited (${exitCode ?? signalCode}) while waiting for ${what}:\n${handle.output()}`);
     try {
       if (await check()) return;
     } catch (error) {

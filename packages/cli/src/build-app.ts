@@ -176,7 +176,10 @@ async function bundleWorker(root: string, main: string): Promise<Result<Uint8Arr
   } catch (error) {
     if (!isBuildFailure(error)) throw error;
     const formatted = await esbuild.formatMessages(error.errors, { kind: 'error', color: false });
-    return fail('build.bundle_failed', `cannot bundle ${main}:\n${formatted.join('').trimEnd()}`);
+    // The first error goes on the first line, which is all a one-line CLI error shows; the rest follow.
+    const first = error.errors[0];
+    const where = first?.location ? `${first.location.file}:${first.location.line}:${first.location.column}: ` : '';
+    return fail('build.bundle_failed', `cannot bundle ${main}: ${where}${first?.text ?? 'unknown error'}\n${formatted.join('').trimEnd()}`);
   }
 }
 

@@ -1,5 +1,6 @@
 import { callPlatform, type PlinthEnv } from './abi.js';
 import { alarmClient, type AlarmClient } from './alarm/index.js';
+import { jobsClient, type JobsClient } from './jobs/index.js';
 import { keysClient, type KeysClient } from './keys/index.js';
 import { secretsClient, type SecretsClient } from './secrets/index.js';
 import { sqlClient, type SqlClient } from './sql/index.js';
@@ -21,6 +22,7 @@ export interface PlinthClient {
   readonly sql: SqlClient;
   readonly sockets: SocketsClient;
   readonly alarm: AlarmClient;
+  readonly jobs: JobsClient;
 }
 
 export function plinth(env: PlinthEnv): PlinthClient {
@@ -31,5 +33,6 @@ export function plinth(env: PlinthEnv): PlinthClient {
     sql: sqlClient(env),
     sockets: socketsClient(env),
     alarm: alarmClient(env),
+    jobs: jobsClient(env),
   };
 }

@@ -1,5 +1,6 @@
 import type { PlinthEnv } from './abi.js';
 import type { AlarmInfo } from './alarm/index.js';
+import { runDueJobs, type JobHandler } from './jobs/runner.js';
 import { handleEvents, handleOpen, type WebSocketHandlers } from './sockets/handlers.js';
 
 /** The `ctx` workerd passes to `fetch`. */
@@ -19,6 +20,8 @@ export interface AppHandlers<Env extends PlinthEnv = PlinthEnv> {
   websocket?: WebSocketHandlers<Env>;
   /** Called when the alarm set with `plinth(env).alarm.set()` comes due; throw to have it retried. */
   alarm?(alarm: AlarmInfo, env: Env): void | Promise<void>;
+  /** Job handlers by name, for `plinth(env).jobs.enqueue(name, payload)`; they run when the host alarm wakes the app. */
+  jobs?: Record<string, JobHandler<Env>>;
   /** Answers the platform's `POST /after-update`; throw to fail the update. */
   afterUpdate?(update: UpdateInfo, env: Env): void | Promise<void>;
 }
@@ -53,6 +56,8 @@ export function defineApp<Env extends PlinthEnv = PlinthEnv>(handlers: AppHandle
       if (request.method === 'POST' && pathname === '/.plinth/websocket/events') return handleEvents(handlers.websocket, request, env);
       if (request.method === 'POST' && pathname === '/.plinth/alarm') {
         const body = (await request.json()) as { scheduledTime: number; retryCount: number };
+        // The job runner shares the app's one alarm: due jobs run first, then the app's own handler.
+        if (handlers.jobs) await runDueJobs(handlers.jobs, env);
         await handlers.alarm?.({ scheduledTime: new Date(body.scheduledTime), retryCount: body.retryCount }, env);
         return json(200, { ok: true });
       }

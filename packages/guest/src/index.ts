@@ -10,3 +10,6 @@ export type { BytesLike } from './bytes.js';
 export type { SocketsClient, SocketInfo, SocketUser } from './sockets/index.js';
 export type { PlinthSocket, WebSocketHandlers } from './sockets/handlers.js';
 export type { AlarmClient, AlarmInfo } from './alarm/index.js';
+export type { JobsClient, Job, JobState, EnqueueOptions } from './jobs/index.js';
+export type { JobContext, JobHandler } from './jobs/runner.js';
+export { runDueJobs } from './jobs/runner.js';

@@ -1,8 +1,8 @@
 import { callPlatform, type PlinthEnv } from '../abi.js';
 
 export interface AlarmClient {
-  /** Replaces the app's one alarm; a time in the past fires at once. */
-  set(when: Date | number): Promise<void>;
+  /** Replaces the app's one alarm; a time in the past fires at once. `onlyIfEarlier` keeps a sooner pending alarm. */
+  set(when: Date | number, options?: { onlyIfEarlier?: boolean }): Promise<void>;
   /** The pending alarm's time, or null. */
   get(): Promise<Date | null>;
   /** True when an alarm was pending. */
@@ -18,7 +18,9 @@ export interface AlarmInfo {
 
 export function alarmClient(env: PlinthEnv): AlarmClient {
   return {
-    set: async (when) => { await callPlatform(env, 'PUT', '/v1/alarm', { scheduledTime: typeof when === 'number' ? when : when.getTime() }); },
+    set: async (when, options = {}) => {
+      await callPlatform(env, 'PUT', '/v1/alarm', { scheduledTime: typeof when === 'number' ? when : when.getTime(), onlyIfEarlier: options.onlyIfEarlier ?? false });
+    },
     get: async () => {
       const { scheduledTime } = await callPlatform<{ scheduledTime: number | null }>(env, 'GET', '/v1/alarm');
       return scheduledTime === null ? null : new Date(scheduledTime);

@@ -27,9 +27,11 @@ export function createClientIpResolver(trustedProxies: readonly string[]) {
     return family !== 0 && trusted.check(plain, family === 6 ? 'ipv6' : 'ipv4');
   };
 
+  const anyTrusted = trustedProxies.length > 0;
   return (peer: string | undefined, forwardedFor: string | string[] | undefined): ClientAddress => {
     let ip = unmapped(peer ?? '');
-    if (!isTrusted(ip) || !forwardedFor) return { ip, viaTrustedProxy: false };
+    // Without trusted proxies, skip the BlockList: it allocates per check, on every request.
+    if (!anyTrusted || !forwardedFor || !isTrusted(ip)) return { ip, viaTrustedProxy: false };
     const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((s) => s.trim());
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = unmapped(hops[i]!);

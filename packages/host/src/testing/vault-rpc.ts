@@ -8,6 +8,8 @@ export type RpcAnswer = { result: unknown; error?: undefined } | { result?: unde
 export function installVault(daemon: TestDaemon, workDir: string, appId: string): void {
   const dir = join(workDir, appId);
   cpSync(join(TEST_APPS, 'vault'), dir, { recursive: true });
+  // The vault imports ../../shared/rpc.ts; keep that relative path valid in the copy.
+  cpSync(join(TEST_APPS, 'shared'), join(workDir, 'shared'), { recursive: true });
   const manifest = JSON.parse(readFileSync(join(dir, 'plinth.json'), 'utf8')) as Record<string, unknown>;
   writeFileSync(join(dir, 'plinth.json'), JSON.stringify({ ...manifest, id: appId }));
   installApp(daemon, dir);

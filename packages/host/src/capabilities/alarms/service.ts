@@ -71,12 +71,20 @@ export function createAlarms(deps: AlarmsDeps) {
   }
 
   return {
-    /** Replaces the app's alarm. A time in the past fires at once. */
-    set(appId: string, at: number): Result<{ scheduledTime: number }, AlarmsErrorCode> {
+    /**
+     * Replaces the app's alarm; with `onlyIfEarlier`, only when none is pending
+     * or the pending one is later (atomic, for the job runner). A time in the past fires at once.
+     */
+    set(appId: string, at: number, onlyIfEarlier = false): Result<{ scheduledTime: number }, AlarmsErrorCode> {
       if (!Number.isFinite(at) || at > deps.now() + ALARM_FUTURE_MS_MAX) {
         return fail('alarm.out_of_range', `an alarm must be a time in milliseconds since the epoch, at most ${ALARM_FUTURE_MS_MAX / (365 * 24 * 3600_000)} years ahead`);
       }
       const time = Math.floor(at);
+      if (onlyIfEarlier) {
+        db.prepare('INSERT INTO alarms (app_id, scheduled_at, due_at, attempts) VALUES (?, ?, ?, 0) ON CONFLICT (app_id) DO UPDATE SET scheduled_at = excluded.scheduled_at, due_at = excluded.due_at, attempts = 0 WHERE excluded.scheduled_at < alarms.scheduled_at').run(appId, time, time);
+        arm();
+        return ok({ scheduledTime: this.get(appId) ?? time });
+      }
       db.prepare('INSERT INTO alarms (app_id, scheduled_at, due_at, attempts) VALUES (?, ?, ?, 0) ON CONFLICT (app_id) DO UPDATE SET scheduled_at = excluded.scheduled_at, due_at = excluded.due_at, attempts = 0').run(appId, time, time);
       arm();
       return ok({ scheduledTime: time });

@@ -1,33 +1,7 @@
 // A test app that lets a test drive any SDK client through the real ABI:
 // POST /rpc {client, method, args} → {result} or {error}. Binary values travel as {b64}.
-import { defineApp, plinth, PlinthError, type PlinthEnv } from '@plinth/guest';
-
-type Encoded = unknown;
-
-function decode(value: Encoded): unknown {
-  if (value && typeof value === 'object' && 'b64' in value) {
-    const binary = atob((value as { b64: string }).b64);
-    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
-  }
-  return value;
-}
-
-function encode(value: unknown): Encoded {
-  if (value instanceof Uint8Array) return { b64: btoa(String.fromCharCode(...value)) };
-  return value ?? null;
-}
-
-async function rpc(env: PlinthEnv, body: { client: string; method: string; args?: Encoded[] }): Promise<Response> {
-  const client = (plinth(env) as unknown as Record<string, Record<string, (...args: unknown[]) => Promise<unknown>>>)[body.client];
-  const method = client?.[body.method];
-  if (!method) return Response.json({ error: { code: 'test.no_method', message: `${body.client}.${body.method}` } }, { status: 400 });
-  try {
-    return Response.json({ result: encode(await method(...(body.args ?? []).map(decode))) });
-  } catch (error) {
-    if (error instanceof PlinthError) return Response.json({ error: { code: error.code, message: error.message, status: error.status } }, { status: 200 });
-    throw error;
-  }
-}
+import { defineApp, plinth } from '@plinth/guest';
+import { rpc } from '../../shared/rpc.js';
 
 export default defineApp({
   async fetch(request, env) {
