@@ -15,7 +15,7 @@ export interface Flags {
   'base-url'?: string | undefined; 'sign-key'?: string | undefined; output?: string | undefined; follow?: boolean | undefined;
   lines?: string | undefined; 'keep-data'?: boolean | undefined; name?: string | undefined; admin?: boolean | undefined;
   'password-stdin'?: boolean | undefined; user?: string | undefined; app?: string | undefined; help?: boolean | undefined;
-  audit?: boolean | undefined;
+  audit?: boolean | undefined; history?: string | undefined; 'allow-downgrade'?: boolean | undefined;
 }
 
 const USAGE = `usage: plinth <command> [options]
@@ -25,7 +25,9 @@ const USAGE = `usage: plinth <command> [options]
   keygen <file>                                    make a package signing key pair
   install <file|dir>                               install a package (a folder is built first)
   uninstall <app> [--keep-data]                    remove an app
-  apps                                             list apps
+  update <app> <file|dir> [--allow-downgrade]      gated update: the new version's POST /after-update decides
+  rollback <app>                                   back to the version before the last update, and its data
+  apps [--history <app>]                           list apps, or one app's updates
   logs <app> [-f] [--lines N] [--audit]            console output and platform events; --audit: key use
   root-key rotate                                  re-wrap every app's data key under a new root key
   users add <email> [--name N] [--admin] [--password-stdin] | users list
@@ -149,7 +151,23 @@ export async function runCommand(args: string[], flags: Flags): Promise<void> {
       const result = await client.call<unknown>('DELETE', `/api/admin/apps/${encodeURIComponent(id)}${flags['keep-data'] ? '?keepData=true' : ''}`);
       return print(flags, result, `uninstalled ${id}${flags['keep-data'] ? ' (data kept)' : ''}`);
     }
+    case 'update': {
+      const id = need(rest[0], 'app id');
+      const bytes = await packageBytes(need(rest[1], 'package file or folder'), flags['sign-key']);
+      const result = await client.call<{ from: string; to: string; durationMs: number }>('POST', `/api/admin/apps/${encodeURIComponent(id)}/updates${flags['allow-downgrade'] ? '?allowDowngrade=true' : ''}`, bytes, 'application/gzip');
+      return print(flags, result, `updated ${id} ${result.from} → ${result.to} in ${result.durationMs} ms`);
+    }
+    case 'rollback': {
+      const id = need(rest[0], 'app id');
+      const result = await client.call<{ from: string; to: string }>('POST', `/api/admin/apps/${encodeURIComponent(id)}/rollbacks`);
+      process.stderr.write(`warning: ${id}'s databases are back as they were before the update; writes made since then are gone\n`);
+      return print(flags, result, `rolled ${id} back ${result.from} → ${result.to}`);
+    }
     case 'apps': {
+      if (flags.history) {
+        const { history } = await client.call<{ history: { kind: string; from: string; to: string; state: string; startedAt: string; durationMs: number | null; detail: string | null }[] }>('GET', `/api/admin/apps/${encodeURIComponent(flags.history)}/updates`);
+        return print(flags, history, history.map((h) => `${h.startedAt}\t${h.kind}\t${h.from} → ${h.to}\t${h.state}\t${h.durationMs ?? '-'} ms${h.detail ? `\t${h.detail}` : ''}`).join('\n') || 'no updates');
+      }
       const { apps } = await client.call<{ apps: AppView[] }>('GET', '/api/admin/apps');
       return print(flags, apps, apps.map((a) => `${a.id}\t${a.version}\t${a.runtime?.state ?? 'unknown'}\t${a.sockets?.open ?? 0} sockets\t${a.url}`).join('\n') || 'no apps installed');
     }

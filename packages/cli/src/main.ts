@@ -27,6 +27,8 @@ async function main(argv: string[]): Promise<void> {
       app: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
       audit: { type: 'boolean', default: false },
+      history: { type: 'string' },
+      'allow-downgrade': { type: 'boolean', default: false },
     },
   });
   await runCommand(positionals, values);

@@ -25,6 +25,8 @@ const settingsSchema = z.object({
   egressTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(EGRESS_HEADERS_MS_MAX),
   egressResponseBytesMax: z.coerce.number().int().min(1024).max(1024 ** 3).default(EGRESS_RESPONSE_BYTES_MAX),
   socketMessageBytesMax: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(SOCKET_MESSAGE_BYTES_DEFAULT),
+  // Five minutes: long enough for a migration of a large database, short enough that a hung one is noticed.
+  afterUpdateTimeoutMs: z.coerce.number().int().min(100).max(3600_000).default(5 * 60_000),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -47,6 +49,8 @@ export interface Config {
   readonly egressResponseBytesMax: number;
   /** Largest WebSocket message either way; past it the socket closes with 1009. */
   readonly socketMessageBytesMax: number;
+  /** Time the new version's POST /after-update has before the update fails. */
+  readonly afterUpdateTimeoutMs: number;
 }
 
 const ENV_NAMES: Record<keyof Settings, string> = {
@@ -62,6 +66,7 @@ const ENV_NAMES: Record<keyof Settings, string> = {
   egressTimeoutMs: 'PLINTH_EGRESS_TIMEOUT_MS',
   egressResponseBytesMax: 'PLINTH_EGRESS_RESPONSE_BYTES_MAX',
   socketMessageBytesMax: 'PLINTH_SOCKET_MESSAGE_BYTES_MAX',
+  afterUpdateTimeoutMs: 'PLINTH_AFTER_UPDATE_TIMEOUT_MS',
 };
 
 function isAddressOrRange(entry: string): boolean {
@@ -88,8 +93,8 @@ export function loadConfig(flags: Partial<Record<keyof Settings, string>>, env: 
   }
   const s = parsed.data;
   const dataDir = resolve(s.data);
-  // Unix socket paths are capped at 107 bytes; the longest is <data>/run/<31-char app id>/platform.sock.
-  const longestSocket = `${dataDir}/run/${'x'.repeat(31)}/platform.sock`;
+  // Unix socket paths are capped at 107 bytes; the longest is <data>/run/<31-char app id>.<generation>/platform.sock.
+  const longestSocket = `${dataDir}/run/${'x'.repeat(31)}.999999/platform.sock`;
   if (longestSocket.length > UNIX_SOCKET_PATH_CHARS_MAX) {
     throw new ConfigError(`PLINTH_DATA: ${dataDir} is too long for app sockets (at most ${dataDir.length - (longestSocket.length - UNIX_SOCKET_PATH_CHARS_MAX)} characters here); choose a shorter folder`);
   }
@@ -108,6 +113,7 @@ export function loadConfig(flags: Partial<Record<keyof Settings, string>>, env: 
     egressTimeoutMs: s.egressTimeoutMs,
     egressResponseBytesMax: s.egressResponseBytesMax,
     socketMessageBytesMax: s.socketMessageBytesMax,
+    afterUpdateTimeoutMs: s.afterUpdateTimeoutMs,
   });
 }
 

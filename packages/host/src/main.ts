@@ -4,6 +4,7 @@ import workerd from 'workerd';
 import { pino, type Logger } from 'pino';
 import { createAppRegistry } from './apps/app-registry.js';
 import { appPaths, createInstaller } from './apps/installer.js';
+import { createUpdater } from './apps/updater.js';
 import { createAssetServer } from './capabilities/assets/index.js';
 import { createEgress } from './capabilities/egress/index.js';
 import { createAlarmCapability, createAlarms } from './capabilities/alarms/index.js';
@@ -79,7 +80,11 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   });
   const alarms = createAlarms({ db, now, callApp: (appId, path, body, timeoutMs) => supervisor.call(appId, path, body, timeoutMs), event: (appId, text) => logs.append(appId, 'platform', text) });
   const capabilities = [info, createSecretsCapability(secrets), createKeysCapability(keys), createSqlCapability(sql), createSocketsCapability(sockets), createAlarmCapability(alarms)];
-  const platformApi = createPlatformApi(capabilities, (appId, error) => log.error({ err: error, appId }, 'platform API bug'));
+  const platformApi = createPlatformApi(
+    capabilities,
+    (appId, error) => log.error({ err: error, appId }, 'platform API bug'),
+    (appId, slot, path) => (slot === 'live' && path.startsWith('/v1/sql') ? updater.heldUntil(appId) : undefined),
+  );
   const platformPorts = new Set<number>();
   const egress = createEgress({
     allowPrivate: config.egressAllowPrivate, platformPorts, outboundOf: (appId) => supervisor.deployment(appId)?.manifest.outbound,
@@ -88,7 +93,7 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   const isolation = detectIsolation(config.isolation);
   const supervisor = createSupervisor({
     runRoot: join(config.dataDir, 'run'), isolation, workerdBinary: workerd.default, idleStopMs: config.idleStopMs, logs, now,
-    platformHandler: (appId, req, res) => void platformApi(appId, req, res),
+    platformHandler: (appId, req, res, slot) => void platformApi(appId, req, res, slot),
     egressHandler: (appId, req, res) => void egress.handle(appId, req, res),
     onProcessExit: (appId) => sql.appStopped(appId),
   });
@@ -106,10 +111,15 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
       keyring.destroy(appId);
     },
   });
+  const updater = createUpdater({
+    db, dataDir: config.dataDir, registry, supervisor, snapshots: sql, now, failpoint: env.PLINTH_FAILPOINT,
+    afterUpdateTimeoutMs: config.afterUpdateTimeoutMs, event: (appId, text) => logs.append(appId, 'platform', text),
+  });
+  await updater.recover();
   for (const failure of await installer.loadAll()) log.error(failure, 'an installed app could not be loaded; it answers 404 until reinstalled');
 
   const identity = createIdentityRoutes({ users, sessions, signer, baseUrl: config.baseUrl, appName: (id) => registry.get(id)?.name });
-  const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, registry, egress, sockets, alarms, keys, keyring, supervisor, users, sessions, logs, appUrl });
+  const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, updater, registry, egress, sockets, alarms, keys, keyring, supervisor, users, sessions, logs, appUrl });
   const frontDoor = createFrontDoor({
     baseHost: config.baseHost, log, appExists: (id) => supervisor.has(id),
     console: createConsole({ identity, admin, registry, appUrl }),

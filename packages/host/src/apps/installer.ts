@@ -16,6 +16,21 @@ export function appPaths(dataDir: string, appId: string) {
   return { root, versions: join(root, 'versions'), data: join(root, 'data'), logs: join(root, 'logs', 'console.log') };
 }
 
+export function deploymentFor(dataDir: string, app: Pick<InstalledApp, 'id' | 'version' | 'manifest'>): Deployment {
+  return { appId: app.id, version: app.version, manifest: app.manifest, versionDir: join(appPaths(dataDir, app.id).versions, app.version) };
+}
+
+/** The key an app id was first installed signed with, if any. */
+export function pinnedSigner(db: ControlPlane, appId: string): { public_key: string } | undefined {
+  return db.prepare<[string], { public_key: string }>('SELECT public_key FROM app_signers WHERE app_id = ?').get(appId);
+}
+
+/** A package for a pinned app id must be signed by the pinned key. */
+export function checkSigner(appId: string, pinned: { public_key: string } | undefined, signer: string | null): Result<void, 'package.signer_mismatch'> {
+  if (!pinned || pinned.public_key === signer) return ok(undefined);
+  return fail('package.signer_mismatch', `app ${appId} was installed signed by ${pinned.public_key}; this package is ${signer ? `signed by ${signer}` : 'unsigned'}`);
+}
+
 export interface InstallerDeps {
   readonly db: ControlPlane;
   readonly registry: AppRegistry;
@@ -41,9 +56,7 @@ export function createInstaller(deps: InstallerDeps) {
     return run;
   };
 
-  function deploymentOf(app: InstalledApp): Deployment {
-    return { appId: app.id, version: app.version, manifest: app.manifest, versionDir: join(appPaths(deps.dataDir, app.id).versions, app.version) };
-  }
+  const deploymentOf = (app: InstalledApp) => deploymentFor(deps.dataDir, app);
 
   async function install(bytes: Uint8Array): Promise<Result<InstalledApp, InstallErrorCode>> {
     const archive = await readArchive(bytes);
@@ -52,10 +65,9 @@ export function createInstaller(deps: InstallerDeps) {
     if (registry.get(manifest.id)) {
       return fail('app.exists', `app ${manifest.id} is already installed; use \`plinth update ${manifest.id}\` to change its version`);
     }
-    const pinned = db.prepare<[string], { public_key: string }>('SELECT public_key FROM app_signers WHERE app_id = ?').get(manifest.id);
-    if (pinned && pinned.public_key !== signer) {
-      return fail('package.signer_mismatch', `app ${manifest.id} was installed signed by ${pinned.public_key}; this package is ${signer ? `signed by ${signer}` : 'unsigned'}`);
-    }
+    const pinned = pinnedSigner(db, manifest.id);
+    const signed = checkSigner(manifest.id, pinned, signer);
+    if (!signed.ok) return signed;
     const paths = appPaths(deps.dataDir, manifest.id);
     const versionDir = join(paths.versions, manifest.version);
     const staging = join(paths.root, `.staging-${randomUUID()}`);

@@ -1,8 +1,11 @@
+import type { Slot } from '../runtime/supervisor.js';
 import type { Result } from '../support/result.js';
 
 /** One call from an app into the platform API, already tied to the app by the socket it came in on. */
 export interface PlatformCall {
   readonly appId: string;
+  /** `next` while a new version runs its `/after-update` beside the live one. */
+  readonly slot: Slot;
   readonly method: string;
   readonly url: URL;
   /** Decoded `:name` segments of the route pattern. */

@@ -10,6 +10,7 @@ import type { KeysService } from '../capabilities/keys/index.js';
 import { AUDIT_PAGE_ROWS_MAX } from '../capabilities/keys/limits.js';
 import { RootKeyError, type Keyring } from '../keyring/keyring.js';
 import type { Installer } from '../apps/installer.js';
+import type { Updater } from '../apps/updater.js';
 import { BEARER_TOKEN_MS } from '../identity/limits.js';
 import type { SessionStore } from '../identity/sessions.js';
 import { newUserSchema, type UserStore } from '../identity/users.js';
@@ -27,6 +28,7 @@ const LOG_LINES_MAX = 10_000;
 export interface AdminApiDeps {
   readonly adminToken: string;
   readonly installer: Installer;
+  readonly updater: Updater;
   readonly registry: AppRegistry;
   readonly egress: EgressProxy;
   readonly sockets: Pick<SocketsService, 'stats'>;
@@ -132,6 +134,19 @@ export function createAdminApi(deps: AdminApiDeps) {
           if (error instanceof RootKeyError) return sendError(res, { code: 'keyring.rotation_unavailable', message: error.message });
           throw error;
         }
+      }
+      case 'POST apps/:id/updates': {
+        const body = await readBody(req, PACKAGE_BYTES_MAX);
+        if (!body) return sendError(res, { code: 'package.too_large', message: `a package is at most ${PACKAGE_BYTES_MAX} bytes` });
+        const result = await deps.updater.update(id!, body, url.searchParams.get('allowDowngrade') === 'true');
+        return result.ok ? sendJson(res, 200, result.value) : sendError(res, result.error);
+      }
+      case 'GET apps/:id/updates':
+        if (!deps.registry.get(id!)) return sendError(res, { code: 'app.not_found', message: `no app ${id} is installed` });
+        return sendJson(res, 200, { history: deps.updater.history(id!) });
+      case 'POST apps/:id/rollbacks': {
+        const result = await deps.updater.rollback(id!);
+        return result.ok ? sendJson(res, 200, result.value) : sendError(res, result.error);
       }
       case 'GET users':
         return sendJson(res, 200, { users: deps.users.list() });

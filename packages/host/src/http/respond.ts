@@ -61,6 +61,15 @@ const STATUS_BY_CODE: Record<string, number> = {
   'sockets.bad_open_reply': 502,
   'sockets.not_found': 404,
   'alarm.out_of_range': 400,
+  'platform.update_in_progress': 503,
+  'update.wrong_app': 400,
+  'update.not_newer': 409,
+  'update.same_version': 409,
+  'update.too_old': 409,
+  'update.in_progress': 409,
+  'update.after_update_failed': 409,
+  'update.snapshot_failed': 500,
+  'update.nothing_to_roll_back': 409,
 };
 
 export function statusFor(code: string): number {

@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Capability, RouteHandler } from '../capabilities/capability.js';
+import type { Slot } from '../runtime/supervisor.js';
 import { readBody, requestUrl, sendError, sendJson } from '../http/respond.js';
 
 /** One ABI call carries at most this much JSON: 1 MiB of binary in base64 plus room; bulk data goes through objects. */
 export const PLATFORM_BODY_BYTES_MAX = 2 * 1024 * 1024;
+/** Longest an update gate holds one of the old version's calls; past it the call fails with 503 and may be retried. */
+export const HOLD_MS_MAX = 30_000;
 
 interface Route {
   readonly key: string;
@@ -39,7 +42,10 @@ function matchRoute(routes: readonly Route[], method: string, pathname: string):
  * The HTTP+JSON ABI served on each app's `platform.sock`. The socket decides
  * the app id, so no request can name another app.
  */
-export function createPlatformApi(capabilities: readonly Capability[], onBug: (appId: string, error: unknown) => void) {
+/** A promise the call must wait for before it runs (the update gate holds the live version's SQL). */
+export type CallHold = (appId: string, slot: Slot, pathname: string) => Promise<void> | undefined;
+
+export function createPlatformApi(capabilities: readonly Capability[], onBug: (appId: string, error: unknown) => void, holdFor: CallHold = () => undefined) {
   const routes: Route[] = [];
   for (const capability of capabilities) {
     for (const [key, handler] of Object.entries(capability.routes)) {
@@ -49,7 +55,7 @@ export function createPlatformApi(capabilities: readonly Capability[], onBug: (a
     }
   }
 
-  return async function handlePlatform(appId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return async function handlePlatform(appId: string, req: IncomingMessage, res: ServerResponse, slot: Slot): Promise<void> {
     const url = requestUrl(req);
     const match = matchRoute(routes, req.method ?? 'GET', url.pathname);
     if (!match) return sendError(res, { code: 'platform.not_found', message: `${req.method} ${url.pathname} is not part of the platform API` });
@@ -65,7 +71,12 @@ export function createPlatformApi(capabilities: readonly Capability[], onBug: (a
       }
     }
     try {
-      const result = await match.handler({ appId, method: req.method ?? 'GET', url, params: match.params, body });
+      const held = holdFor(appId, slot, url.pathname);
+      if (held) {
+        const released = await Promise.race([held.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), HOLD_MS_MAX).unref())]);
+        if (!released) return sendError(res, { code: 'platform.update_in_progress', message: `an update of ${appId} has held this call for ${HOLD_MS_MAX} ms; retry` }, { 'retry-after': '1' });
+      }
+      const result = await match.handler({ appId, slot, method: req.method ?? 'GET', url, params: match.params, body });
       if (result.ok) sendJson(res, 200, result.value);
       else sendError(res, result.error);
     } catch (error) {

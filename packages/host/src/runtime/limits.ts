@@ -26,5 +26,7 @@ export const LOG_FILE_BYTES_MAX = 8 * 1024 * 1024;
 export const LOG_LINE_CHARS_MAX = 8 * 1024;
 /** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
 export const UNIX_SOCKET_PATH_CHARS_MAX = 107;
+/** Time requests in flight on an old version get to finish after an update switched away from it. */
+export const DRAIN_MS_MAX = 30_000;
 /** compatibilityDate given to every app's workerd; bump it deliberately, it changes runtime behaviour. */
 export const WORKERD_COMPATIBILITY_DATE = '2025-09-01';

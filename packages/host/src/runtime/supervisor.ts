@@ -9,7 +9,7 @@ import type { AppLogs } from './app-logs.js';
 import { ConcurrencyGate } from '../support/concurrency-gate.js';
 import {
   CRASH_WINDOW_MS, IDLE_SWEEP_MS, MEMORY_POLL_MS, QUEUE_LENGTH_FACTOR, QUEUE_WAIT_MS_MAX,
-  RESTART_BACKOFF_MS_MAX, RESTART_BACKOFF_MS_MIN, UNIX_SOCKET_PATH_CHARS_MAX,
+  DRAIN_MS_MAX, RESTART_BACKOFF_MS_MAX, RESTART_BACKOFF_MS_MIN, UNIX_SOCKET_PATH_CHARS_MAX,
 } from './limits.js';
 import { workerdConfig } from './workerd-config.js';
 
@@ -20,7 +20,10 @@ export interface Deployment {
   readonly manifest: Manifest;
 }
 
-export type SocketHandler = (appId: string, req: IncomingMessage, res: ServerResponse) => void;
+/** `live` serves the app; `next` is a new version started beside it during a gated update. */
+export type Slot = 'live' | 'next';
+
+export type SocketHandler = (appId: string, req: IncomingMessage, res: ServerResponse, slot: Slot) => void;
 
 export interface SupervisorDeps {
   readonly runRoot: string;
@@ -62,6 +65,8 @@ export interface AppAnswer {
 
 interface Runtime {
   readonly deployment: Deployment;
+  /** Read by the socket handlers on each call, so a promoted runtime answers as `live`. */
+  readonly slot: { current: Slot };
   readonly sockets: { dir: string; app: string; platform: string; egress: string };
   readonly servers: Server[];
   readonly gate: ConcurrencyGate;
@@ -84,9 +89,12 @@ interface Runtime {
 export function createSupervisor(deps: SupervisorDeps) {
   const runtimes = new Map<string, Runtime>();
   const event = (appId: string, text: string) => deps.logs.append(appId, 'platform', text);
+  const keyOf = (appId: string, slot: Slot) => (slot === 'live' ? appId : `${appId}#next`);
+  // Each runtime gets its own socket folder, so a new version can start beside the old one.
+  let generation = 0;
 
   function socketPaths(appId: string) {
-    const dir = join(deps.runRoot, appId);
+    const dir = join(deps.runRoot, `${appId}.${++generation}`);
     const paths = { dir, app: join(dir, 'app.sock'), platform: join(dir, 'platform.sock'), egress: join(dir, 'egress.sock') };
     if (paths.platform.length > UNIX_SOCKET_PATH_CHARS_MAX) {
       throw new Error(`socket path ${paths.platform} is longer than ${UNIX_SOCKET_PATH_CHARS_MAX} characters; choose a shorter --data folder`);
@@ -94,27 +102,28 @@ export function createSupervisor(deps: SupervisorDeps) {
     return paths;
   }
 
-  async function listen(path: string, appId: string, handler: SocketHandler): Promise<Server> {
+  async function listen(path: string, appId: string, slot: { current: Slot }, handler: SocketHandler): Promise<Server> {
     rmSync(path, { force: true });
     // workerd's proxy-style egress sends absolute-form request lines without Host.
-    const server = createServer({ requireHostHeader: false }, (req, res) => handler(appId, req, res));
+    const server = createServer({ requireHostHeader: false }, (req, res) => handler(appId, req, res, slot.current));
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
     return server;
   }
 
-  async function load(deployment: Deployment): Promise<void> {
+  async function load(deployment: Deployment, slot: Slot = 'live'): Promise<void> {
     const { appId } = deployment;
-    if (runtimes.has(appId)) await unload(appId);
+    if (runtimes.has(keyOf(appId, slot))) await unloadRuntime(keyOf(appId, slot));
     const paths = socketPaths(appId);
     mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
     writeFileSync(join(deployment.versionDir, 'workerd.capnp'), workerdConfig(paths));
+    const slotRef = { current: slot };
     const servers = [
-      await listen(paths.platform, appId, deps.platformHandler),
-      await listen(paths.egress, appId, deps.egressHandler),
+      await listen(paths.platform, appId, slotRef, deps.platformHandler),
+      await listen(paths.egress, appId, slotRef, deps.egressHandler),
     ];
     const { concurrency } = deployment.manifest.limits;
-    runtimes.set(appId, {
-      deployment, sockets: paths, servers,
+    runtimes.set(keyOf(appId, slot), {
+      deployment, slot: slotRef, sockets: paths, servers,
       gate: new ConcurrencyGate(concurrency, concurrency * QUEUE_LENGTH_FACTOR, QUEUE_WAIT_MS_MAX),
       pool: new Pool('http://app', { socketPath: paths.app, connections: concurrency }),
       process: null, starting: null, state: 'stopped',
@@ -122,10 +131,19 @@ export function createSupervisor(deps: SupervisorDeps) {
     });
   }
 
-  async function unload(appId: string): Promise<void> {
-    const runtime = runtimes.get(appId);
+  /** Unloads the app: both slots, or just one. */
+  async function unload(appId: string, slot?: Slot): Promise<void> {
+    for (const s of slot ? [slot] : (['live', 'next'] as const)) await unloadRuntime(keyOf(appId, s));
+  }
+
+  async function unloadRuntime(key: string): Promise<void> {
+    const runtime = runtimes.get(key);
     if (!runtime) return;
-    runtimes.delete(appId);
+    runtimes.delete(key);
+    await retire(runtime);
+  }
+
+  async function retire(runtime: Runtime): Promise<void> {
     await runtime.process?.stop();
     await runtime.pool.destroy();
     for (const server of runtime.servers) server.close();
@@ -185,8 +203,8 @@ export function createSupervisor(deps: SupervisorDeps) {
     event(runtime.deployment.appId, `runtime.crashed (${how}); restarts on the next request after ${runtime.nextStartAt - deps.now()} ms`);
   }
 
-  async function acquire(appId: string): Promise<Result<AppLease, DispatchErrorCode>> {
-    const runtime = runtimes.get(appId);
+  async function acquire(appId: string, slot: Slot = 'live'): Promise<Result<AppLease, DispatchErrorCode>> {
+    const runtime = runtimes.get(keyOf(appId, slot));
     if (!runtime) return fail('app.not_found', `no app ${appId} is installed`);
     const release = await runtime.gate.acquire();
     if (!release) {
@@ -207,8 +225,8 @@ export function createSupervisor(deps: SupervisorDeps) {
    * in, JSON out, under the same concurrency cap as requests, starting the
    * process if it is stopped.
    */
-  async function call(appId: string, path: string, body: unknown, timeoutMs: number): Promise<Result<AppAnswer, CallErrorCode>> {
-    const lease = await acquire(appId);
+  async function call(appId: string, path: string, body: unknown, timeoutMs: number, slot: Slot = 'live'): Promise<Result<AppAnswer, CallErrorCode>> {
+    const lease = await acquire(appId, slot);
     if (!lease.ok) return lease;
     const signal = AbortSignal.timeout(timeoutMs);
     try {
@@ -231,6 +249,24 @@ export function createSupervisor(deps: SupervisorDeps) {
     } finally {
       lease.value.release();
     }
+  }
+
+  /**
+   * The gated update's switch: the `next` runtime becomes `live` at once, so
+   * new requests and events go to it; requests in flight on the old runtime
+   * finish there (bounded by DRAIN_MS_MAX), then the old process stops.
+   */
+  async function promote(appId: string): Promise<void> {
+    const next = runtimes.get(keyOf(appId, 'next'));
+    if (!next) throw new Error(`no new version of ${appId} is loaded to promote`);
+    const old = runtimes.get(appId);
+    runtimes.delete(keyOf(appId, 'next'));
+    next.slot.current = 'live';
+    runtimes.set(appId, next);
+    if (!old) return;
+    const deadline = deps.now() + DRAIN_MS_MAX;
+    while (old.gate.inFlight > 0 && deps.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await retire(old);
   }
 
   async function stopRuntime(runtime: Runtime, reason: string): Promise<void> {
@@ -265,6 +301,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     unload,
     acquire,
     call,
+    promote,
     has: (appId: string) => runtimes.has(appId),
     deployment: (appId: string) => runtimes.get(appId)?.deployment,
     status(appId: string): AppStatus | undefined {
@@ -275,7 +312,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     async stopAll(): Promise<void> {
       clearInterval(idleTimer);
       clearInterval(memoryTimer);
-      await Promise.all([...runtimes.keys()].map(unload));
+      await Promise.all([...runtimes.keys()].map((key) => unloadRuntime(key)));
     },
   };
 }

@@ -87,6 +87,19 @@ const MIGRATIONS: readonly string[] = [
      attempts INTEGER NOT NULL DEFAULT 0
    );
    CREATE INDEX alarms_due ON alarms(due_at);`,
+  // The gated update's state machine, one row per update or rollback (apps/updater.ts).
+  `CREATE TABLE app_updates (
+     id TEXT PRIMARY KEY,
+     app_id TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('update', 'rollback')),
+     from_version TEXT NOT NULL,
+     to_version TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('snapshotting', 'staged', 'gating', 'switched', 'done', 'failed', 'rolled_back')),
+     detail TEXT,
+     started_at INTEGER NOT NULL,
+     finished_at INTEGER
+   );
+   CREATE INDEX app_updates_app ON app_updates(app_id, started_at);`,
 ];
 
 export function openControlPlane(path: string): ControlPlane {

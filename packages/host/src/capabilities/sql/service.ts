@@ -1,3 +1,4 @@
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail, ok, type Result } from '../../support/result.js';
 import type { QueryResult } from './connection.js';
@@ -194,6 +195,42 @@ export function createSqlService(deps: SqlServiceDeps) {
       const replaced = await call(appId, { op: 'replace', db, file: transfer.file });
       transfers.drop(transfer);
       return replaced as SqlResult<{ name: string; bytes: number }>;
+    },
+    /** Consistent copies of every database of the app into `dir`, for the update gate. */
+    async snapshotAll(appId: string, dir: string): Promise<SqlResult<{ databases: string[] }>> {
+      mkdirSync(dir, { recursive: true });
+      const names = listDatabases(deps.sqlDirOf(appId)).map((d) => d.name);
+      for (const name of names) {
+        const made = await call(appId, { op: 'snapshot', db: name, file: join(dir, `${name}.sqlite`) }, SQL_SNAPSHOT_MS_MAX);
+        if (!made.ok) return made;
+      }
+      // Written last: a snapshot folder without it is incomplete and is never restored.
+      writeFileSync(join(dir, 'databases.json'), JSON.stringify(names));
+      return ok({ databases: names });
+    },
+    /**
+     * Puts every database back as it was in `dir`: databases made since are
+     * deleted, the others replaced from their copies. Open transactions end first.
+     */
+    async restoreAll(appId: string, dir: string): Promise<SqlResult<{ databases: string[] }>> {
+      const names = JSON.parse(readFileSync(join(dir, 'databases.json'), 'utf8')) as string[];
+      transactions.lost(transactions.openFor(appId).map((l) => l.id));
+      const sqlDir = deps.sqlDirOf(appId);
+      ensureDirs(sqlDir);
+      for (const current of listDatabases(sqlDir)) {
+        if (names.includes(current.name)) continue;
+        const removed = await call(appId, { op: 'delete', db: current.name });
+        if (!removed.ok) return removed;
+      }
+      for (const name of names) {
+        // replace() renames its file into place, so it gets a copy and the snapshot stays for a later rollback.
+        const staged = join(sqlDir, '.tmp', `restore-${name}.sqlite`);
+        mkdirSync(join(sqlDir, '.tmp'), { recursive: true });
+        copyFileSync(join(dir, `${name}.sqlite`), staged);
+        const replaced = await call(appId, { op: 'replace', db: name, file: staged });
+        if (!replaced.ok) return replaced;
+      }
+      return ok({ databases: names });
     },
     /** Storage accounting for the resources issue: what each database and the app's sql folder hold. */
     usage(appId: string): SqlUsage {

@@ -1,0 +1,395 @@
+#!/usr/bin/env node
+// Keys and secrets benchmark: what one `keys.sign` and one `secrets.get` cost through the ABI.
+// 1. Plinth: the bench app (bench/keys/app) makes N sequential `plinth(env).keys.sign('bench',
+//    64 bytes)` calls, and N `plinth(env).secrets.get('bench')` calls (a 32-byte value), timing
+//    them inside the app; then `--parallel` such requests at once (ops/s from the wall clock);
+// 2. peers, in this process: `node:crypto` `sign(null, data, key)` Ed25519 (for sign) and an
+//    AES-256-GCM open of the sealed 32-byte value with Plinth's format (for get);
+// 3. for context, the daemon's own work without the ABI hop, in this process on better-sqlite3
+//    with the control plane's settings: sign = key rows read + sign + audit-row insert;
+//    get = row read + AES-GCM open;
+// 4. prints ops/s, the ratios Plinth / peer, and the CPU per call of the daemon and workerd.
+//
+//   npm run build && node bench/keys/run.mjs [--n 2000] [--parallel 8] [--cpu-prof] [--json FILE]
+//
+// Loopback only; every process started here is stopped on the way out, also on failure or Ctrl-C.
+import { createCipheriv, createDecipheriv, createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = join(ROOT, 'packages/cli/dist/main.js');
+const APP = join(ROOT, 'bench/keys/app');
+const APP_ID = 'keysbench';
+const require = createRequire(join(ROOT, 'packages/host/package.json'));
+const STEP_TIMEOUT_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 300_000;
+/** What the app signs (the same 64 bytes as bench/keys/app). */
+const DATA = Buffer.from('plinth keys bench: 64 bytes of data signed on every call.......');
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+let opts;
+try {
+  ({ values: opts } = parseArgs({
+    options: {
+      n: { type: 'string', default: '2000' },
+      parallel: { type: 'string', default: '8' },
+      'cpu-prof': { type: 'boolean', default: false },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }));
+} catch (error) {
+  process.stderr.write(`${error.message}\nrun with --help for usage\n`);
+  process.exit(2);
+}
+if (opts.help) {
+  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
+  process.stdout.write(`${lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`);
+  process.exit(0);
+}
+const N = Number(opts.n);
+const PARALLEL = Number(opts.parallel);
+if (!Number.isInteger(N) || N < 10 || N > 1_000_000) { process.stderr.write('--n must be 10..1000000\n'); process.exit(2); }
+if (!Number.isInteger(PARALLEL) || PARALLEL < 1 || PARALLEL > 16) { process.stderr.write('--parallel must be 1..16 (the app allows 16 at once)\n'); process.exit(2); }
+
+// ---------------------------------------------------------------- processes & cleanup
+
+const children = new Set();
+const tempDirs = new Set();
+
+function start(command, args, { env = process.env, name = command } = {}) {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  const keep = (d) => { output = (output + d.toString()).slice(-64 * 1024); };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const handle = { name, child, exited, output: () => output };
+  children.add(handle);
+  exited.then(() => children.delete(handle));
+  return handle;
+}
+function killGroup(handle, signal) {
+  try { process.kill(-handle.child.pid, signal); } catch { /* gone */ }
+}
+async function stop(handle, graceMs = 15_000) {
+  if (handle.child.exitCode === null && handle.child.signalCode === null) {
+    try { process.kill(handle.child.pid, 'SIGTERM'); } catch { /* gone */ }
+    const timer = setTimeout(() => killGroup(handle, 'SIGKILL'), graceMs);
+    await handle.exited;
+    clearTimeout(timer);
+  }
+  killGroup(handle, 'SIGKILL');
+  children.delete(handle);
+}
+async function cleanup() {
+  await Promise.all([...children].map((h) => stop(h)));
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+function tempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+process.on('exit', () => {
+  for (const h of children) killGroup(h, 'SIGKILL');
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping everything this benchmark started…\n`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------- helpers
+
+const log = (line = '') => process.stdout.write(`${line}\n`);
+const fmtRate = (n) => Math.round(n).toLocaleString('en-US');
+const fmtUs = (ms) => `${(ms * 1000).toFixed(0)} µs`;
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolvePort(port)); });
+    server.once('error', reject);
+  });
+}
+
+function get(port, host, path, timeoutMs = REQUEST_TIMEOUT_MS) {
+  return new Promise((resolveRes, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers: { host }, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolveRes({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function waitFor(what, check, handle) {
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (handle.child.exitCode !== null || handle.child.signalCode !== null) throw new Error(`${handle.name} exited while waiting for ${what}:\n${handle.output()}`);
+    try { if (await check()) return; } catch { /* not yet */ }
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+// ---------------------------------------------------------------- /proc CPU accounting
+
+const CLOCK_TICKS_PER_S = 100;
+function procStat(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(f[1]), cpuMs: ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / CLOCK_TICKS_PER_S };
+  } catch {
+    return null;
+  }
+}
+function treeCpuMs(rootPid) {
+  const all = new Map();
+  for (const e of readdirSync('/proc')) if (/^\d+$/.test(e)) { const s = procStat(e); if (s) all.set(Number(e), s); }
+  const out = {};
+  const stack = [rootPid];
+  while (stack.length) {
+    const pid = stack.pop();
+    const s = all.get(pid);
+    if (!s) continue;
+    let name = '?';
+    try { name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { /* gone */ }
+    out[name] = (out[name] ?? 0) + s.cpuMs;
+    for (const [c, cs] of all) if (cs.ppid === pid) stack.push(c);
+  }
+  return out;
+}
+function machineCpu() {
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const busy = user + nice + system + irq + softirq;
+  return { busyMs: (busy * 1000) / CLOCK_TICKS_PER_S, totalMs: ((busy + idle + iowait + steal) * 1000) / CLOCK_TICKS_PER_S };
+}
+async function waitQuiet(label) {
+  const begun = Date.now();
+  let busyPct = 100;
+  while (Date.now() - begun < 8_000) {
+    const before = machineCpu();
+    await sleep(1_000);
+    const after = machineCpu();
+    busyPct = (100 * (after.busyMs - before.busyMs)) / Math.max(1, after.totalMs - before.totalMs);
+    if (busyPct <= 10) return;
+  }
+  log(`      WARNING: the machine stayed busy (${busyPct.toFixed(0)}% CPU) before ${label}; measuring anyway`);
+}
+/** Runs `fn`; the daemon tree's CPU by process name, and the cores other processes used meanwhile. */
+async function accounted(fn, daemonPid) {
+  const before = treeCpuMs(daemonPid);
+  const self = process.cpuUsage();
+  const m0 = machineCpu();
+  const begun = performance.now();
+  const result = await fn();
+  const wallMs = performance.now() - begun;
+  const m1 = machineCpu();
+  const after = treeCpuMs(daemonPid);
+  const mine = process.cpuUsage(self);
+  const server = {};
+  for (const [k, v] of Object.entries(after)) server[k] = v - (before[k] ?? 0);
+  const serverMs = Object.values(server).reduce((a, b) => a + b, 0);
+  const otherMs = Math.max(0, m1.busyMs - m0.busyMs - serverMs - (mine.user + mine.system) / 1000);
+  return { result, wallMs, server, otherCores: otherMs / wallMs };
+}
+
+/** Top self-time functions of a .cpuprofile. */
+function summariseProfile(dir, top = 15) {
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) return null;
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    const { callFrame: f } = byId.get(id);
+    if (f.functionName === '(idle)') return;
+    total += dt;
+    const key = `${f.functionName || '(anonymous)'} ${f.url ? `${f.url.replace(`file://${ROOT}/`, '')}:${f.lineNumber + 1}` : ''}`.trim();
+    self.set(key, (self.get(key) ?? 0) + dt);
+  });
+  return { file: join(dir, file), busyMs: total / 1000, rows: [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([fn, us]) => ({ fn, pct: (100 * us) / total })) };
+}
+
+// ---------------------------------------------------------------- peers, in this process
+
+/** Runs `op` repeatedly for at least `minMs` (and N times at least); ops per second. */
+function loop(op, minMs = 1_500) {
+  for (let i = 0; i < Math.min(N, 500); i++) op(i); // warm-up
+  let n = 0;
+  const begun = performance.now();
+  while (n < N || performance.now() - begun < minMs) { op(n); n++; }
+  return { n, ms: performance.now() - begun, opsPerSecond: (n / (performance.now() - begun)) * 1000 };
+}
+
+function runPeers() {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const sign1 = loop(() => sign(null, DATA, privateKey));
+
+  // Plinth's sealed format: nonce(12) ‖ tag(16) ‖ ciphertext, the context as associated data.
+  const key = randomBytes(32);
+  const value = Buffer.from(randomBytes(32).toString('base64url'));
+  const context = Buffer.from(`${APP_ID}:secret:bench`);
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(context);
+  const body = Buffer.concat([cipher.update(value), cipher.final()]);
+  const sealed = Buffer.concat([nonce, cipher.getAuthTag(), body]);
+  const open = (s) => {
+    const decipher = createDecipheriv('aes-256-gcm', key, s.subarray(0, 12));
+    decipher.setAAD(Buffer.from(`${APP_ID}:secret:bench`));
+    decipher.setAuthTag(s.subarray(12, 28));
+    return Buffer.concat([decipher.update(s.subarray(28)), decipher.final()]).toString('utf8');
+  };
+  if (open(sealed) !== value.toString()) throw new Error('AES-GCM peer does not round-trip');
+  const aes = loop(() => open(sealed));
+
+  // The daemon's work for each call, minus the ABI: better-sqlite3 with the control plane's pragmas.
+  const Database = require('better-sqlite3');
+  const db = new Database(join(tempDir('keysbench-peer-'), 'control.sqlite'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  const synchronous = db.pragma('synchronous', { simple: true });
+  db.exec(`CREATE TABLE secrets (app_id TEXT, name TEXT, sealed_value BLOB, created_at INTEGER, updated_at INTEGER, PRIMARY KEY (app_id, name));
+    CREATE TABLE signing_keys (app_id TEXT, name TEXT, version INTEGER, public_key BLOB, sealed_private_key BLOB, created_at INTEGER, deleted_at INTEGER, PRIMARY KEY (app_id, name, version));
+    CREATE TABLE key_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, app_id TEXT, key_name TEXT, version INTEGER, operation TEXT, at INTEGER);`);
+  db.prepare('INSERT INTO secrets VALUES (?, ?, ?, ?, ?)').run(APP_ID, 'bench', sealed, Date.now(), Date.now());
+  db.prepare('INSERT INTO signing_keys VALUES (?, ?, 1, ?, ?, ?, NULL)').run(APP_ID, 'bench', randomBytes(32), randomBytes(60), Date.now());
+  const selectSecret = db.prepare('SELECT * FROM secrets WHERE app_id = ? AND name = ?');
+  const versionsOf = db.prepare('SELECT * FROM signing_keys WHERE app_id = ? AND name = ? AND deleted_at IS NULL ORDER BY version');
+  const audit = db.prepare('INSERT INTO key_audit (app_id, key_name, version, operation, at) VALUES (?, ?, ?, ?, ?)');
+  const dbGet = loop(() => open(selectSecret.get(APP_ID, 'bench').sealed_value));
+  const dbSign = loop(() => {
+    const rows = versionsOf.all(APP_ID, 'bench');
+    sign(null, DATA, privateKey);
+    audit.run(APP_ID, 'bench', rows[rows.length - 1].version, 'sign', Date.now());
+  });
+  db.close();
+  return { sign: sign1, aesOpen: aes, daemonWorkSign: dbSign, daemonWorkGet: dbGet, sqliteSynchronous: synchronous };
+}
+
+// ---------------------------------------------------------------- Plinth
+
+async function runPlinth(profDir) {
+  const port = await freePort();
+  const dataDir = tempDir('plinth-keysbench-');
+  const env = {
+    ...process.env, PLINTH_PORT: String(port), PLINTH_DATA: dataDir, PLINTH_BASE_URL: `http://localhost:${port}`,
+    PLINTH_INSTALL_EXAMPLES: 'false', PLINTH_LOG_LEVEL: 'warn', PLINTH_ADMIN_TOKEN: '',
+  };
+  const daemon = start(process.execPath, [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), CLI, 'serve'], { env, name: 'daemon' });
+  try {
+    await waitFor('the daemon to listen', async () => (await get(port, `localhost:${port}`, '/.well-known/jwks.json', 1_000)).status === 200, daemon);
+    const install = spawnSync(process.execPath, [CLI, 'install', APP], { env, encoding: 'utf8', timeout: 60_000 });
+    if (install.status !== 0) throw new Error(`plinth install failed:\n${install.stderr}${install.stdout}`);
+    const host = `${APP_ID}.localhost:${port}`;
+    const call = async (path) => {
+      const res = await get(port, host, path);
+      if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${res.body}`);
+      return JSON.parse(res.body);
+    };
+    const setup = await call('/setup');
+    const publicKey = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(setup.publicKey, 'base64url')]), format: 'der', type: 'spki' });
+    log(`[plinth] daemon on 127.0.0.1:${port}, app ${host}; warming up`);
+    await call(`/sign?n=${Math.min(N, 300)}`);
+    await call(`/get?n=${Math.min(N, 300)}`);
+
+    const out = {};
+    for (const op of ['sign', 'get']) {
+      await waitQuiet(`sequential ${op}`);
+      const seq = await accounted(() => call(`/${op}?n=${N}`), daemon.child.pid);
+      if (op === 'sign' && !verify(null, DATA, publicKey, Buffer.from(seq.result.last, 'base64url'))) throw new Error('the last signature does not verify');
+      if (op === 'get' && seq.result.last !== setup.secret) throw new Error('secrets.get returned another value');
+      out[op] = { n: N, appMs: seq.result.ms, opsPerSecond: (N / Math.max(seq.result.ms, 1)) * 1000, cpuUsPerOp: Object.fromEntries(Object.entries(seq.server).map(([k, ms]) => [k, (ms * 1000) / N])), otherCores: seq.otherCores };
+      log(`      ${op} × ${N} sequential: ${seq.result.ms} ms in the app = ${fmtRate(out[op].opsPerSecond)} ops/s (${fmtUs(seq.result.ms / N)} each; other load ${seq.otherCores.toFixed(2)} cores)`);
+
+      await waitQuiet(`parallel ${op}`);
+      const par = await accounted(() => Promise.all(Array.from({ length: PARALLEL }, () => call(`/${op}?n=${N}`))), daemon.child.pid);
+      const total = N * PARALLEL;
+      out[`${op}Parallel`] = { parallel: PARALLEL, n: total, wallMs: par.wallMs, appMs: par.result.map((r) => r.ms), opsPerSecond: (total / par.wallMs) * 1000, cpuUsPerOp: Object.fromEntries(Object.entries(par.server).map(([k, ms]) => [k, (ms * 1000) / total])), otherCores: par.otherCores };
+      log(`      ${op} × ${N} in each of ${PARALLEL} parallel requests: ${fmtRate(out[`${op}Parallel`].opsPerSecond)} ops/s (${(par.wallMs / 1000).toFixed(2)} s wall; other load ${par.otherCores.toFixed(2)} cores)`);
+    }
+    return out;
+  } finally {
+    await stop(daemon);
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const git = spawnSync('git', ['-C', ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' });
+  const result = { date: new Date().toISOString(), commit: git.stdout?.trim() || 'unknown', machine: { cpus: cpus().length, node: process.version }, settings: { n: N, parallel: PARALLEL, dataBytes: DATA.length } };
+  log(`keys bench at ${result.commit}: ${result.machine.cpus} cores, node ${process.version}, loopback; N = ${N}, ${PARALLEL} parallel\n`);
+  const profDir = opts['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'plinth-keysbench-prof-')) : null;
+  result.plinth = await runPlinth(profDir);
+  await waitQuiet('the in-process peers');
+  result.peers = runPeers();
+  if (profDir) result.profile = summariseProfile(profDir);
+
+  const p = result.plinth;
+  const q = result.peers;
+  const cpu = (r) => Object.entries(r.cpuUsPerOp).filter(([, us]) => us >= 0.5).map(([k, us]) => `${k} ${us.toFixed(0)} µs`).join(' + ');
+  log('\n=== keys and secrets (ops/s) ===');
+  const rows = [
+    ['Plinth keys.sign, sequential', p.sign.opsPerSecond, cpu(p.sign)],
+    [`Plinth keys.sign, ${PARALLEL} parallel`, p.signParallel.opsPerSecond, cpu(p.signParallel)],
+    ['node:crypto Ed25519 sign, in-process (peer)', q.sign.opsPerSecond, ''],
+    ['  the daemon\'s work in-process: rows + sign + audit insert', q.daemonWorkSign.opsPerSecond, `synchronous=${q.sqliteSynchronous}`],
+    ['Plinth secrets.get, sequential', p.get.opsPerSecond, cpu(p.get)],
+    [`Plinth secrets.get, ${PARALLEL} parallel`, p.getParallel.opsPerSecond, cpu(p.getParallel)],
+    ['AES-256-GCM open of 32 bytes, in-process (peer)', q.aesOpen.opsPerSecond, ''],
+    ['  the daemon\'s work in-process: SQLite point read + open', q.daemonWorkGet.opsPerSecond, ''],
+  ];
+  for (const [label, rate, note] of rows) log(`${label.padEnd(62)} ${fmtRate(rate).padStart(9)}   ${note}`);
+  result.ratios = {
+    sign: p.sign.opsPerSecond / q.sign.opsPerSecond,
+    signParallel: p.signParallel.opsPerSecond / q.sign.opsPerSecond,
+    get: p.get.opsPerSecond / q.aesOpen.opsPerSecond,
+    getParallel: p.getParallel.opsPerSecond / q.aesOpen.opsPerSecond,
+  };
+  log(`\nsign: Plinth / node:crypto ${result.ratios.sign.toFixed(3)}× sequential, ${result.ratios.signParallel.toFixed(3)}× with ${PARALLEL} parallel`);
+  log(`get:  Plinth / AES-256-GCM open ${result.ratios.get.toFixed(3)}× sequential, ${result.ratios.getParallel.toFixed(3)}× with ${PARALLEL} parallel`);
+  log(`per call through the ABI: sign ${fmtUs(1 / p.sign.opsPerSecond * 1000)} vs ${fmtUs(1 / q.sign.opsPerSecond * 1000)} in-process; get ${fmtUs(1 / p.get.opsPerSecond * 1000)} vs ${fmtUs(1 / q.aesOpen.opsPerSecond * 1000)}`);
+  const other = Math.max(p.sign.otherCores, p.get.otherCores, p.signParallel.otherCores, p.getParallel.otherCores);
+  log(`other processes used up to ${other.toFixed(2)} cores during the Plinth runs${other > 0.15 ? '  WARNING: the machine was not quiet; figures are distorted' : ''}`);
+  if (result.profile) {
+    log(`\n=== daemon CPU profile (whole run; ${result.profile.busyMs.toFixed(0)} ms busy) ===\n${result.profile.file}`);
+    for (const r of result.profile.rows) log(`  ${r.pct.toFixed(1).padStart(5)}%  ${r.fn}`);
+  }
+  if (opts.json) {
+    writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);
+    log(`\nwrote ${opts.json}`);
+  }
+}
+
+let failed = false;
+try {
+  await main();
+} catch (error) {
+  failed = true;
+  process.stderr.write(`\nbench failed: ${error.stack ?? error}\n`);
+} finally {
+  await cleanup();
+}
+process.exit(failed ? 1 : 0);
