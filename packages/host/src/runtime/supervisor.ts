@@ -70,7 +70,8 @@ interface Runtime {
   readonly sockets: { dir: string; app: string; platform: string; egress: string };
   readonly servers: Server[];
   readonly gate: ConcurrencyGate;
-  readonly pool: Pool;
+  /** Connections to the current process; a new pool per process start, so no request reuses a dead process's socket. */
+  pool: Pool;
   process: AppProcess | null;
   starting: Promise<void> | null;
   state: AppState;
@@ -179,6 +180,9 @@ export function createSupervisor(deps: SupervisorDeps) {
       throw error;
     }
     runtime.state = 'running';
+    const stale = runtime.pool;
+    runtime.pool = new Pool('http://app', { socketPath: runtime.sockets.app, connections: runtime.deployment.manifest.limits.concurrency });
+    void stale.destroy().catch(() => undefined);
     runtime.startedAt = deps.now();
     runtime.lastActivity = runtime.startedAt;
     event(appId, `runtime.started pid=${process.pid} isolation=${deps.isolation} in ${runtime.startedAt - begun} ms`);

@@ -14,6 +14,8 @@ export const TEST_APPS = join(REPO_ROOT, 'packages/host/test-apps');
 
 /** Node does not resolve `*.localhost` (curl and browsers do), so tests map every name to loopback. */
 export const loopbackAgent = new Agent({
+  // Below the daemon's 5 s keep-alive, so the client never reuses a connection the server is closing.
+  keepAliveTimeout: 2_000,
   connect: { lookup: (_host, _opts, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]) },
 });
 
