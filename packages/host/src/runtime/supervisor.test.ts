@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { TEST_APPS, installApp, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
+import { eventually } from '../testing/eventually.js';
 
 interface AppView { runtime: { state: string; pid: number | null; restarts: number; inFlight: number } }
 interface LogLine { stream: string; text: string }
@@ -19,17 +19,6 @@ async function logLines(daemon: TestDaemon, appId: string): Promise<LogLine[]> {
   return run.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine);
 }
 
-/** Polls until `check` holds, at most `ms`; bounded so a broken supervisor fails the test instead of hanging it. */
-async function eventually<T>(ms: number, read: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + ms;
-  let value = await read();
-  while (!check(value) && Date.now() < deadline) {
-    await sleep(100);
-    value = await read();
-  }
-  return value;
-}
-
 describe('workerd supervisor', () => {
   let daemon: TestDaemon;
 
@@ -43,7 +32,7 @@ describe('workerd supervisor', () => {
     assert.equal((await appView(daemon, 'echo')).runtime.state, 'stopped');
     assert.equal((await daemon.fetch(daemon.appUrl('echo', '/public/a'))).status, 200);
     assert.equal((await appView(daemon, 'echo')).runtime.state, 'running');
-    const stopped = await eventually(10_000, () => appView(daemon, 'echo'), (v) => v.runtime.state === 'stopped');
+    const stopped = await eventually(() => appView(daemon, 'echo'), (v) => v.runtime.state === 'stopped');
     assert.equal(stopped.runtime.state, 'stopped');
     assert.ok((await logLines(daemon, 'echo')).some((l) => l.stream === 'platform' && l.text.startsWith('runtime.idle_stop')));
     const again = await daemon.fetch(daemon.appUrl('echo', '/public/b'));
@@ -56,7 +45,7 @@ describe('workerd supervisor', () => {
     const before = await appView(daemon, 'echo');
     assert.ok(before.runtime.pid);
     process.kill(before.runtime.pid, 'SIGKILL');
-    await eventually(5_000, () => appView(daemon, 'echo'), (v) => v.runtime.state === 'stopped');
+    await eventually(() => appView(daemon, 'echo'), (v) => v.runtime.state === 'stopped');
     const response = await daemon.fetch(daemon.appUrl('echo', '/public/after-crash'));
     assert.equal(response.status, 200);
     const afterCrash = await appView(daemon, 'echo');
@@ -85,7 +74,7 @@ describe('workerd supervisor', () => {
   test('console output is captured per app and shown by plinth logs', async () => {
     const marker = `m${Date.now()}`;
     assert.equal((await daemon.fetch(daemon.appUrl('echo', `/public/log?text=${marker}`))).status, 200);
-    const lines = await eventually(5_000, () => logLines(daemon, 'echo'), (ls) => ls.some((l) => l.text.includes(`error line ${marker}`)));
+    const lines = await eventually(() => logLines(daemon, 'echo'), (ls) => ls.some((l) => l.text.includes(`error line ${marker}`)));
     assert.ok(lines.some((l) => l.stream === 'stdout' && l.text.includes(`log line ${marker}`)));
     assert.ok(lines.some((l) => l.stream === 'stderr' && l.text.includes(`error line ${marker}`)));
     const text = daemon.cli(['logs', 'echo']);
@@ -96,7 +85,7 @@ describe('workerd supervisor', () => {
   test('a process whose memory passes limits.memoryMb is stopped', async () => {
     // echo's limit is 256 MiB; one block of 300 MiB of touched memory passes it.
     assert.equal((await daemon.fetch(daemon.appUrl('echo', '/public/hog?mb=300'))).status, 200);
-    const lines = await eventually(10_000, () => logLines(daemon, 'echo'), (ls) => ls.some((l) => l.text.startsWith('runtime.memory_exceeded')));
+    const lines = await eventually(() => logLines(daemon, 'echo'), (ls) => ls.some((l) => l.text.startsWith('runtime.memory_exceeded')));
     assert.ok(lines.some((l) => l.text.startsWith('runtime.memory_exceeded')));
     assert.equal((await daemon.fetch(daemon.appUrl('echo', '/public/fresh'))).status, 200);
   });

@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TEST_APPS, installApp, startTestDaemon, type TestDaemon } from '../../testing/daemon-harness.js';
 import { call } from '../../testing/vault-rpc.js';
+import { eventually } from '../../testing/eventually.js';
 
 interface Run { job_id: string; name: string; attempt: number; phase: string; at: number }
 interface Job { id: string; state: string; attempts: number; lastError: string | null; key: string | null }
@@ -21,15 +22,6 @@ describe('guest-layer jobs on the host alarm', () => {
 
   const runs = async () => (await (await daemon.fetch(daemon.appUrl('jobs', '/runs'))).json()) as Run[];
   const jobs = (method: string, ...args: unknown[]) => call(daemon, 'jobs', 'jobs', method, ...args);
-  const until = async <T>(read: () => Promise<T>, check: (v: T) => boolean, ms = 15_000): Promise<T> => {
-    const deadline = Date.now() + ms;
-    let value = await read();
-    while (!check(value) && Date.now() < deadline) {
-      await sleep(100);
-      value = await read();
-    }
-    return value;
-  };
 
   test('delayed and runAt jobs run once, at or after their time', async () => {
     daemon = await startTestDaemon({ dataDir });
@@ -38,7 +30,7 @@ describe('guest-layer jobs on the host alarm', () => {
     const delayed = await jobs('enqueue', 'record', { n: 1 }, { delayMs: 1000 }) as Job;
     const atTime = await jobs('enqueue', 'record', { n: 2 }, { runAt: enqueuedAt + 1500 }) as Job;
     assert.equal(delayed.state, 'queued');
-    const done = await until(runs, (r) => r.length >= 2);
+    const done = await eventually(runs, (r) => r.length >= 2);
     const byId = new Map(done.map((r) => [r.job_id, r]));
     assert.ok(byId.get(delayed.id)!.at >= enqueuedAt + 1000, 'not early');
     assert.ok(byId.get(atTime.id)!.at >= enqueuedAt + 1500, 'not early');
@@ -62,7 +54,7 @@ describe('guest-layer jobs on the host alarm', () => {
   test('a failing job is retried with backoff, then marked failed after maxAttempts', async () => {
     const recovers = await jobs('enqueue', 'flaky', { succeedOn: 3 }, { backoff: 200, maxAttempts: 5 }) as Job;
     const givesUp = await jobs('enqueue', 'flaky', { succeedOn: 99 }, { backoff: 200, maxAttempts: 2 }) as Job;
-    const settled = await until(() => jobs('list', {}) as Promise<Job[]>, (all) => ['succeeded', 'failed'].includes(all.find((j) => j.id === recovers.id)!.state) && all.find((j) => j.id === givesUp.id)!.state === 'failed');
+    const settled = await eventually(() => jobs('list', {}) as Promise<Job[]>, (all) => ['succeeded', 'failed'].includes(all.find((j) => j.id === recovers.id)!.state) && all.find((j) => j.id === givesUp.id)!.state === 'failed');
     assert.deepEqual([settled.find((j) => j.id === recovers.id)!.state, settled.find((j) => j.id === recovers.id)!.attempts], ['succeeded', 3]);
     const failed = settled.find((j) => j.id === givesUp.id)!;
     assert.deepEqual([failed.state, failed.attempts], ['failed', 2]);
@@ -75,7 +67,7 @@ describe('guest-layer jobs on the host alarm', () => {
   test('cron schedules fire repeatedly', async () => {
     await jobs('schedule', 'record', '* * * * * *', { cron: true });
     const before = (await runs()).length;
-    await until(runs, (r) => r.length >= before + 2, 10_000);
+    await eventually(runs, (r) => r.length >= before + 2, 10_000);
     assert.equal(await jobs('unschedule', 'record'), true);
     assert.ok((await runs()).length >= before + 2);
   });
@@ -85,7 +77,7 @@ describe('guest-layer jobs on the host alarm', () => {
     await sleep(2_100);
     // Race several wake-ups with the alarm's own.
     await Promise.all(Array.from({ length: 4 }, () => daemon.fetch(daemon.appUrl('jobs', '/run-due'), { method: 'POST' })));
-    const all = await until(runs, (r) => slow.every((j) => r.some((x) => x.job_id === j.id && x.phase === 'end')));
+    const all = await eventually(runs, (r) => slow.every((j) => r.some((x) => x.job_id === j.id && x.phase === 'end')));
     for (const job of slow) {
       assert.equal(all.filter((r) => r.job_id === job.id && r.phase === 'start').length, 1, `job ${job.id} started once`);
     }
@@ -107,14 +99,14 @@ describe('guest-layer jobs on the host alarm', () => {
     await new Promise((resolve) => daemon.process.once('exit', resolve));
     await sleep(2_000);
     daemon = await startTestDaemon({ dataDir });
-    const after = await until(runs, (r) => due.every((j) => r.some((x) => x.job_id === j.id)));
+    const after = await eventually(runs, (r) => due.every((j) => r.some((x) => x.job_id === j.id)));
     for (const job of due) assert.equal(after.filter((r) => r.job_id === job.id).length, 1);
   });
 
   test('a job that enqueues more jobs cannot run away: each wake-up runs a bounded number', async () => {
     await jobs('enqueue', 'spawn', { depth: 5 });
     // 1 + 2 + 4 + … + 32 = 63 runs in all, in bounded wake-ups; the daemon keeps serving meanwhile.
-    const all = await until(runs, (r) => r.filter((x) => x.name === 'spawn').length >= 63, 40_000);
+    const all = await eventually(runs, (r) => r.filter((x) => x.name === 'spawn').length >= 63, 40_000);
     assert.equal(all.filter((x) => x.name === 'spawn').length, 63);
     assert.equal((await daemon.fetch(`${daemon.baseUrl}/.well-known/jwks.json`)).status, 200);
   });

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT, TEST_APPS, addUser, installApp, startTestDaemon, type TestDaemon } from '../../testing/daemon-harness.js';
 import { openSocket } from '../../testing/socket-client.js';
+import { waitUntil } from '../../testing/eventually.js';
 
 interface AppView { runtime: { state: string; pid: number | null }; sockets: { open: number; bytesIn: number; bytesOut: number } }
 
@@ -13,13 +14,6 @@ describe('WebSockets held by the platform', () => {
   const work = mkdtempSync(join(tmpdir(), 'plinth-sockets-'));
   let daemon: TestDaemon;
   const view = async (appId = 'sockets') => (await (await daemon.fetch(`${daemon.baseUrl}/api/admin/apps/${appId}`, { headers: { authorization: `Bearer ${daemon.adminToken}` } })).json()) as AppView;
-  const eventually = async (check: () => Promise<boolean>, ms = 10_000) => {
-    const deadline = Date.now() + ms;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error('condition not met in time');
-      await sleep(50);
-    }
-  };
 
   before(async () => {
     daemon = await startTestDaemon({ env: { PLINTH_IDLE_STOP_MS: '1000', PLINTH_SOCKET_MESSAGE_BYTES_MAX: String(64 * 1024) } });
@@ -94,10 +88,10 @@ describe('WebSockets held by the platform', () => {
     assert.equal(await socket.next(), 'count 1');
     const pid = (await view()).runtime.pid!;
     process.kill(pid, 'SIGKILL');
-    await eventually(async () => (await view()).runtime.state === 'stopped');
+    await waitUntil(async () => (await view()).runtime.state === 'stopped');
     socket.ws.send('count');
     assert.equal(await socket.next(), 'count 2', 'the attachment survived in the platform');
-    await eventually(async () => (await view()).runtime.state === 'stopped');
+    await waitUntil(async () => (await view()).runtime.state === 'stopped');
     socket.ws.send('count');
     assert.equal(await socket.next(), 'count 3');
     socket.ws.close();
@@ -108,7 +102,7 @@ describe('WebSockets held by the platform', () => {
     await socket.next();
     socket.ws.send('auto');
     await sleep(200);
-    await eventually(async () => (await view()).runtime.state === 'stopped');
+    await waitUntil(async () => (await view()).runtime.state === 'stopped');
     socket.ws.send('ping');
     assert.equal(await socket.next(), 'pong');
     const pong = new Promise((resolve) => socket.ws.once('pong', resolve));
@@ -124,7 +118,7 @@ describe('WebSockets held by the platform', () => {
     await assert.rejects(openSocket(daemon, 'tight', '/ws'), (e: Error & { status?: number; body?: string }) => e.status === 503 && /sockets\.limit/.test(e.body ?? ''));
     first.ws.close();
     await first.closed;
-    await eventually(async () => (await view('tight')).sockets.open === 1);
+    await waitUntil(async () => (await view('tight')).sockets.open === 1);
     (await openSocket(daemon, 'tight', '/ws')).ws.close();
     second.ws.close();
   });
@@ -152,7 +146,7 @@ describe('WebSockets held by the platform', () => {
     const driver = await openSocket(daemon, 'sockets', '/ws');
     await driver.next();
     driver.ws.send('flood:200');
-    await eventually(async () => (await view()).sockets.open === 1, 30_000);
+    await waitUntil(async () => (await view()).sockets.open === 1, 30_000);
     assert.ok(rss() - before < 100 * 1024 * 1024, `daemon grew by ${rss() - before} bytes for a 200 MiB flood`);
     const logs = daemon.cli(['logs', 'sockets']).stdout;
     assert.match(logs, /sockets\.too_slow/);
@@ -197,7 +191,7 @@ describe('WebSockets held by the platform', () => {
 
   test('plinth apps shows open sockets and bytes are counted', async () => {
     // Earlier tests' sockets finish closing first, so the count below is exact.
-    await eventually(async () => (await view()).sockets.open === 0);
+    await waitUntil(async () => (await view()).sockets.open === 0);
     const before = (await view()).sockets;
     const socket = await openSocket(daemon, 'sockets', '/ws');
     await socket.next();
