@@ -101,7 +101,7 @@ test('unknown keys are errors, at top level and nested', () => {
 });
 
 test('id must be a short lowercase DNS label starting with a letter', () => {
-  for (const id of ['a', '1abc', 'ab_c', 'Abc', 'a'.repeat(32), '', 'ab.c']) {
+  for (const id of ['a', '1abc', 'ab_c', 'Abc', 'a'.repeat(32), '', 'ab.c', 'ab-', 's3', 'www']) {
     assert.deepEqual(paths({ id, name: 'N', version: '1.0.0' }), ['$.id'], id);
   }
   for (const id of ['ab', 'a-b', 'a9', 'a'.repeat(31)]) {

@@ -40,7 +40,9 @@ import {
 export type ManifestErrorCode = 'manifest.invalid';
 
 /** The app id is also a DNS label (`<id>.<base host>`), hence lowercase and short. */
-const APP_ID_PATTERN = /^[a-z][a-z0-9-]{1,30}$/;
+export const APP_ID_PATTERN = /^[a-z][a-z0-9-]{1,30}$/;
+/** Host labels the platform itself answers on (CONTRACT §1: the S3 endpoint is `s3.<base>`). */
+export const RESERVED_APP_IDS: ReadonlySet<string> = new Set(['s3', 'www', 'console', 'admin', 'api', 'login']);
 /** The regex published at semver.org (§ "Is there a suggested regular expression"), unmodified. */
 const SEMVER_PATTERN =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
@@ -191,7 +193,10 @@ const vendorSchema = z.strictObject({
 });
 
 const manifestFieldsSchema = z.strictObject({
-  id: z.string().regex(APP_ID_PATTERN, 'must match ^[a-z][a-z0-9-]{1,30}$ (it becomes a host name)'),
+  id: z.string()
+    .regex(APP_ID_PATTERN, 'must match ^[a-z][a-z0-9-]{1,30}$ (it becomes a host name)')
+    .refine((id) => !id.endsWith('-'), 'must not end with "-" (it becomes a host name label)')
+    .refine((id) => !RESERVED_APP_IDS.has(id), `is reserved for the platform (${[...RESERVED_APP_IDS].join(', ')})`),
   name: z.string().min(1, 'must not be empty').max(APP_NAME_CHARS_MAX, `must be at most ${APP_NAME_CHARS_MAX} characters`),
   version: semverSchema,
   main: relativePathSchema.default('src/index.ts'),

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { APP_ID_PATTERN } from '../apps/manifest.js';
 import { notFoundPage } from './pages.js';
 import { sendError, sendHtml, wantsHtml, writeRawError } from './respond.js';
 import type { Duplex } from 'node:stream';
@@ -16,7 +17,6 @@ export interface FrontDoorDeps {
   readonly log: Logger;
 }
 
-const APP_LABEL = /^[a-z][a-z0-9-]{1,30}$/;
 
 /** Routes by Host: the console on the base host, each app on its own subdomain, a 404 page for the rest. */
 export function createFrontDoor(deps: FrontDoorDeps) {
@@ -36,7 +36,7 @@ export function createFrontDoor(deps: FrontDoorDeps) {
   function appOf(host: string): string | undefined {
     if (!host.endsWith(appSuffix)) return undefined;
     const label = host.slice(0, -appSuffix.length);
-    return APP_LABEL.test(label) && deps.appExists(label) ? label : undefined;
+    return APP_ID_PATTERN.test(label) && deps.appExists(label) ? label : undefined;
   }
 
   const server: Server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
