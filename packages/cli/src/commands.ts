@@ -64,7 +64,7 @@ async function packageBytes(target: string, signKey: string | undefined): Promis
   }
 }
 
-interface AppView { id: string; version: string; url: string; runtime: { state: string } | null; sockets?: { open: number } }
+interface AppView { id: string; version: string; url: string; runtime: { state: string } | null; sockets?: { open: number }; nextAlarm?: string | null }
 
 async function serve(flags: Flags): Promise<void> {
   const config = loadConfig({ port: flags.port, data: flags.data, baseUrl: flags['base-url'] }, process.env);
@@ -169,7 +169,7 @@ export async function runCommand(args: string[], flags: Flags): Promise<void> {
         return print(flags, history, history.map((h) => `${h.startedAt}\t${h.kind}\t${h.from} → ${h.to}\t${h.state}\t${h.durationMs ?? '-'} ms${h.detail ? `\t${h.detail}` : ''}`).join('\n') || 'no updates');
       }
       const { apps } = await client.call<{ apps: AppView[] }>('GET', '/api/admin/apps');
-      return print(flags, apps, apps.map((a) => `${a.id}\t${a.version}\t${a.runtime?.state ?? 'unknown'}\t${a.sockets?.open ?? 0} sockets\t${a.url}`).join('\n') || 'no apps installed');
+      return print(flags, apps, apps.map((a) => `${a.id}\t${a.version}\t${a.runtime?.state ?? 'unknown'}\t${a.sockets?.open ?? 0} sockets\t${a.url}\tnext alarm ${a.nextAlarm ?? 'none'}`).join('\n') || 'no apps installed');
     }
     case 'logs': {
       const appId = need(rest[0], 'app id');

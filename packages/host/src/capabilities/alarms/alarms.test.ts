@@ -30,7 +30,8 @@ describe('host alarms', () => {
   test('an alarm fires at its time, once, and is then cleared', async () => {
     daemon = await startTestDaemon({ dataDir, env: { PLINTH_IDLE_STOP_MS: '1000' } });
     installVault(daemon, work, 'alpha');
-    const at = Date.now() + 800;
+    // Far enough ahead that the checks below run before it fires, even on a loaded machine.
+    const at = Date.now() + 3_000;
     await call(daemon, 'alpha', 'alarm', 'set', at);
     assert.equal(await call(daemon, 'alpha', 'alarm', 'get'), new Date(at).toISOString());
     const view = await (await daemon.fetch(`${daemon.baseUrl}/api/admin/apps/alpha`, { headers: { authorization: `Bearer ${daemon.adminToken}` } })).json() as { nextAlarm: string };
@@ -59,7 +60,9 @@ describe('host alarms', () => {
   });
 
   test('delete cancels, and bad times are refused', async () => {
-    await call(daemon, 'alpha', 'alarm', 'set', Date.now() + 60_000);
+    const later = Date.now() + 60_000;
+    await call(daemon, 'alpha', 'alarm', 'set', later);
+    assert.match(daemon.cli(['apps']).stdout, new RegExp(`^alpha\t.*\tnext alarm ${new Date(later).toISOString()}$`, 'm'));
     assert.equal(await call(daemon, 'alpha', 'alarm', 'delete'), true);
     assert.equal(await call(daemon, 'alpha', 'alarm', 'get'), null);
     assert.equal(await call(daemon, 'alpha', 'alarm', 'delete'), false);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TEST_APPS, installApp, startTestDaemon, type TestDaemon } from '../../testing/daemon-harness.js';
+import { REPO_ROOT, TEST_APPS, installApp, startTestDaemon, type TestDaemon } from '../../testing/daemon-harness.js';
 import { call } from '../../testing/vault-rpc.js';
 import { eventually } from '../../testing/eventually.js';
 
@@ -103,11 +103,19 @@ describe('guest-layer jobs on the host alarm', () => {
     for (const job of due) assert.equal(after.filter((r) => r.job_id === job.id).length, 1);
   });
 
-  test('a job that enqueues more jobs cannot run away: each wake-up runs a bounded number', async () => {
+  test('a job that enqueues more jobs cannot run away, and other apps stay responsive meanwhile', async () => {
+    installApp(daemon, join(REPO_ROOT, 'examples/hello'));
     await jobs('enqueue', 'spawn', { depth: 5 });
-    // 1 + 2 + 4 + … + 32 = 63 runs in all, in bounded wake-ups; the daemon keeps serving meanwhile.
+    // While the bomb runs (1 + 2 + 4 + … + 32 = 63 runs in bounded wake-ups), another app answers every request.
+    const latencies: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const started = Date.now();
+      assert.equal((await daemon.fetch(daemon.appUrl('hello'))).status, 200);
+      latencies.push(Date.now() - started);
+    }
     const all = await eventually(runs, (r) => r.filter((x) => x.name === 'spawn').length >= 63, 40_000);
     assert.equal(all.filter((x) => x.name === 'spawn').length, 63);
-    assert.equal((await daemon.fetch(`${daemon.baseUrl}/.well-known/jwks.json`)).status, 200);
+    // Measured, not asserted (timing belongs in bench/): shown in the test output.
+    console.log(`other app during the job bomb: max ${Math.max(...latencies)} ms, median ${latencies.sort((a, b) => a - b)[10]} ms`);
   });
 });
