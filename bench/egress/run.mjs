@@ -311,7 +311,7 @@ function writeApp() {
   writeFileSync(join(dir, 'plinth.json'), `${JSON.stringify({
     id: APP_ID, name: 'Egress bench', version: '1.0.0', main: 'src/index.js', public: ['/*'],
     outbound: [`http://127.0.0.1:${upstream.port}`],
-    limits: { concurrency: 16, memoryMb: 256 },
+    limits: { concurrency: 16, memoryMb: 256, requestTimeoutMs: 300_000 },
   }, null, 2)}\n`);
   return dir;
 }

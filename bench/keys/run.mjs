@@ -8,7 +8,9 @@
 // 3. for context, the daemon's own work without the ABI hop, in this process on better-sqlite3
 //    with the control plane's settings: sign = key rows read + sign + audit-row insert;
 //    get = row read + AES-GCM open;
-// 4. prints ops/s, the ratios Plinth / peer, and the CPU per call of the daemon and workerd.
+// 4. the ABI's floor, sequential: N `info.get()` (a GET that does nothing) and N
+//    `sockets.publish` to a tag no socket has (a POST with a small JSON body that does nothing);
+// 5. prints ops/s, the ratios Plinth / peer, and the CPU per call of the daemon and workerd.
 //
 //   npm run build && node bench/keys/run.mjs [--n 2000] [--parallel 8] [--cpu-prof] [--json FILE]
 //
@@ -329,6 +331,13 @@ async function runPlinth(profDir) {
       out[`${op}Parallel`] = { parallel: PARALLEL, n: total, wallMs: par.wallMs, appMs: par.result.map((r) => r.ms), opsPerSecond: (total / par.wallMs) * 1000, cpuUsPerOp: Object.fromEntries(Object.entries(par.server).map(([k, ms]) => [k, (ms * 1000) / total])), otherCores: par.otherCores };
       log(`      ${op} × ${N} in each of ${PARALLEL} parallel requests: ${fmtRate(out[`${op}Parallel`].opsPerSecond)} ops/s (${(par.wallMs / 1000).toFixed(2)} s wall; other load ${par.otherCores.toFixed(2)} cores)`);
     }
+    for (const op of ['info', 'post']) {
+      await call(`/${op}?n=${Math.min(N, 300)}`);
+      await waitQuiet(`sequential ${op}`);
+      const seq = await accounted(() => call(`/${op}?n=${N}`), daemon.child.pid);
+      out[op] = { n: N, appMs: seq.result.ms, opsPerSecond: (N / Math.max(seq.result.ms, 1)) * 1000, cpuUsPerOp: Object.fromEntries(Object.entries(seq.server).map(([k, ms]) => [k, (ms * 1000) / N])), otherCores: seq.otherCores };
+      log(`      ${op === 'info' ? 'info.get (GET floor)' : 'empty publish (POST floor)'} × ${N} sequential: ${fmtRate(out[op].opsPerSecond)} ops/s (${fmtUs(seq.result.ms / N)} each; other load ${seq.otherCores.toFixed(2)} cores)`);
+    }
     return out;
   } finally {
     await stop(daemon);
@@ -360,6 +369,8 @@ async function main() {
     [`Plinth secrets.get, ${PARALLEL} parallel`, p.getParallel.opsPerSecond, cpu(p.getParallel)],
     ['AES-256-GCM open of 32 bytes, in-process (peer)', q.aesOpen.opsPerSecond, ''],
     ['  the daemon\'s work in-process: SQLite point read + open', q.daemonWorkGet.opsPerSecond, ''],
+    ['ABI floor: Plinth info.get (GET), sequential', p.info.opsPerSecond, cpu(p.info)],
+    ['ABI floor: Plinth publish to no socket (POST), sequential', p.post.opsPerSecond, cpu(p.post)],
   ];
   for (const [label, rate, note] of rows) log(`${label.padEnd(62)} ${fmtRate(rate).padStart(9)}   ${note}`);
   result.ratios = {
@@ -371,7 +382,7 @@ async function main() {
   log(`\nsign: Plinth / node:crypto ${result.ratios.sign.toFixed(3)}× sequential, ${result.ratios.signParallel.toFixed(3)}× with ${PARALLEL} parallel`);
   log(`get:  Plinth / AES-256-GCM open ${result.ratios.get.toFixed(3)}× sequential, ${result.ratios.getParallel.toFixed(3)}× with ${PARALLEL} parallel`);
   log(`per call through the ABI: sign ${fmtUs(1 / p.sign.opsPerSecond * 1000)} vs ${fmtUs(1 / q.sign.opsPerSecond * 1000)} in-process; get ${fmtUs(1 / p.get.opsPerSecond * 1000)} vs ${fmtUs(1 / q.aesOpen.opsPerSecond * 1000)}`);
-  const other = Math.max(p.sign.otherCores, p.get.otherCores, p.signParallel.otherCores, p.getParallel.otherCores);
+  const other = Math.max(p.sign.otherCores, p.get.otherCores, p.signParallel.otherCores, p.getParallel.otherCores, p.info.otherCores, p.post.otherCores);
   log(`other processes used up to ${other.toFixed(2)} cores during the Plinth runs${other > 0.15 ? '  WARNING: the machine was not quiet; figures are distorted' : ''}`);
   if (result.profile) {
     log(`\n=== daemon CPU profile (whole run; ${result.profile.busyMs.toFixed(0)} ms busy) ===\n${result.profile.file}`);

@@ -116,7 +116,7 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
     afterUpdateTimeoutMs: config.afterUpdateTimeoutMs, event: (appId, text) => logs.append(appId, 'platform', text),
   });
   await updater.recover();
-  for (const failure of await installer.loadAll()) log.error(failure, 'an installed app could not be loaded; it answers 404 until reinstalled');
+  for (const failure of await installer.loadAll()) log.error(failure, 'an installed app could not be loaded; it answers 404 until `plinth uninstall <app> --keep-data` and a fresh install');
 
   const identity = createIdentityRoutes({ users, sessions, signer, baseUrl: config.baseUrl, appName: (id) => registry.get(id)?.name });
   const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, updater, registry, egress, sockets, alarms, keys, keyring, supervisor, users, sessions, logs, appUrl });

@@ -32,7 +32,8 @@ describe('gated version upgrades', () => {
     const socket = await openSocket(d, 'versioned', '/ws');
     socket.ws.send('hello');
     assert.equal(await socket.next(), 'v1.0.0:hello');
-    await d.fetch(d.appUrl('versioned', '/enqueue?delayMs=4000'));
+    // Due after the update has switched (it takes a few seconds at most here), so the new version runs it.
+    await d.fetch(d.appUrl('versioned', '/enqueue?delayMs=10000'));
 
     // A bounded load loop on loopback across the switch.
     let updating = true;
@@ -45,7 +46,7 @@ describe('gated version upgrades', () => {
       }
     })();
     await sleep(200);
-    const run = d.cli(['update', 'versioned', version('2.0.0', 'migrate'), '--json']);
+    const run = await d.cliAsync(['update', 'versioned', version('2.0.0', 'migrate'), '--json']);
     await sleep(300);
     updating = false;
     await load;
@@ -57,7 +58,7 @@ describe('gated version upgrades', () => {
 
     socket.ws.send('again');
     assert.equal(await socket.next(), 'v2.0.0:again', 'the socket stayed open and reached the new version');
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 30_000;
     let runs: { version: string }[] = [];
     while (Date.now() < deadline && runs.length === 0) {
       runs = JSON.parse(await text(d, '/job-runs')) as { version: string }[];
@@ -121,7 +122,7 @@ describe('gated version upgrades', () => {
       await text(d, '/write?name=kept');
       const run = d.cli(['update', 'versioned', version('2.0.0', 'migrate')]);
       assert.equal(run.status, 1, `${state}: the daemon died mid-update`);
-      await new Promise((r) => (d.process.exitCode !== null ? r(null) : d.process.once('exit', r)));
+      await d.exited();
       const again = await start({}, dataDir);
       assert.equal(await text(again, '/'), active, state);
       const rows = await items(again);
@@ -138,13 +139,16 @@ describe('gated version upgrades', () => {
     const d = await start({ PLINTH_AFTER_UPDATE_TIMEOUT_MS: '60000' }, dataDir);
     installApp(d, version('1.0.0', 'migrate'));
     await text(d, '/write?name=kept');
-    const updating = new Promise((resolve) => setImmediate(() => resolve(d.cli(['update', 'versioned', version('2.0.0', 'migrate-then-sleep')]))));
-    void updating;
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline && !/runtime\.started/.test(d.cli(['logs', 'versioned']).stdout.split('runtime.started').slice(2).join('runtime.started') || '')) await sleep(200);
-    await sleep(1_500);
+    const updating = d.cliAsync(['update', 'versioned', version('2.0.0', 'migrate-then-sleep')]);
+    // Once the gate is open, /after-update migrates at once and then sleeps: kill the daemon in that sleep.
+    const history = () => JSON.parse(d.cli(['apps', '--history', 'versioned', '--json']).stdout || '[]') as { state: string }[];
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && history()[0]?.state !== 'gating') await sleep(200);
+    assert.equal(history()[0]?.state, 'gating');
+    await sleep(2_000);
     d.process.kill('SIGKILL');
-    await new Promise((r) => (d.process.exitCode !== null ? r(null) : d.process.once('exit', r)));
+    assert.equal((await updating).status, 1);
+    await d.exited();
     const again = await start({}, dataDir);
     assert.equal(await text(again, '/'), 'v1.0.0');
     assert.deepEqual(await items(again), [{ name: 'kept' }]);

@@ -74,7 +74,8 @@ export function createUpdater(deps: UpdaterDeps) {
 
   function setState(id: string, state: UpdateState, detail: string | null = null): void {
     const finished = FINAL.includes(state) ? deps.now() : null;
-    db.prepare('UPDATE app_updates SET state = ?, detail = coalesce(?, detail), finished_at = ? WHERE id = ?').run(state, detail, finished, id);
+    // coalesce: an update later rolled back keeps the time it finished, so its duration stays true.
+    db.prepare('UPDATE app_updates SET state = ?, detail = coalesce(?, detail), finished_at = coalesce(finished_at, ?) WHERE id = ?').run(state, detail, finished, id);
   }
 
   /** Test-only crash right after a state is committed, to prove recovery from each state. */
@@ -159,14 +160,15 @@ export function createUpdater(deps: UpdaterDeps) {
   async function update(appId: string, bytes: Uint8Array, allowDowngrade: boolean): Promise<Result<UpdateRecord, UpdateErrorCode>> {
     const current = deps.registry.get(appId);
     if (!current) return fail('app.not_found', `no app ${appId} is installed`);
-    if (holds.has(appId)) return fail('update.in_progress', `an update of ${appId} is already running`);
-    const checked = await check(current, bytes, allowDowngrade);
-    if (!checked.ok) return checked;
-    const { manifest } = checked.value;
-    const next: InstalledApp = { ...current, name: manifest.name, version: manifest.version, manifest };
-    const id = randomUUID();
+    if (holds.has(appId)) return fail('update.in_progress', `an update or rollback of ${appId} is already running`);
+    // Held before the first await, so a second update or rollback cannot slip past the check above.
     const release = hold(appId);
     try {
+      const checked = await check(current, bytes, allowDowngrade);
+      if (!checked.ok) return checked;
+      const { manifest } = checked.value;
+      const next: InstalledApp = { ...current, name: manifest.name, version: manifest.version, manifest };
+      const id = randomUUID();
       const staging = join(paths(appId).root, `.staging-${id}`);
       await writeUnpacked(checked.value, staging);
       rmSync(join(paths(appId).versions, manifest.version), { recursive: true, force: true });
@@ -193,6 +195,40 @@ export function createUpdater(deps: UpdaterDeps) {
     }
   }
 
+  /** The last update, if its previous version's files and its snapshot are still kept. */
+  function rollbackTarget(current: InstalledApp): Result<{ update: UpdateRow; sqlDir: string; previousDir: string }, UpdateErrorCode> {
+    const last = db.prepare<[string], UpdateRow>("SELECT * FROM app_updates WHERE app_id = ? AND kind = 'update' AND state = 'done' ORDER BY started_at DESC LIMIT 1").get(current.id);
+    const sqlDir = last ? join(snapshotDir(current.id, last.id), 'sql') : '';
+    const previousDir = last ? join(paths(current.id).versions, last.from_version) : '';
+    if (!last || last.to_version !== current.version || !existsSync(join(sqlDir, 'databases.json')) || !existsSync(previousDir)) {
+      return fail('update.nothing_to_roll_back', `${current.id} has no update with a kept previous version to roll back`);
+    }
+    return ok({ update: last, sqlDir, previousDir });
+  }
+
+  /**
+   * Restores the pre-update snapshot and switches the app row back, in that
+   * order; run again after a crash, it ends in the same place (the restore is
+   * idempotent and the switch is one transaction).
+   */
+  async function finishRollback(current: InstalledApp, target: { update: UpdateRow; sqlDir: string; previousDir: string }, id: string): Promise<void> {
+    const manifest = parseManifest(JSON.parse(readFileSync(join(target.previousDir, 'plinth.json'), 'utf8')));
+    if (!manifest.ok) {
+      setState(id, 'failed', `the kept previous version no longer validates: ${manifest.error.message}`);
+      return;
+    }
+    const previous: InstalledApp = { ...current, name: manifest.value.name, version: target.update.from_version, manifest: manifest.value };
+    await deps.supervisor.unload(current.id);
+    const restored = await deps.snapshots.restoreAll(current.id, target.sqlDir);
+    db.transaction(() => {
+      deps.registry.update(previous);
+      setState(target.update.id, 'rolled_back');
+      setState(id, 'done', restored.ok ? null : `databases not fully restored: ${restored.error.message}`);
+    })();
+    await deps.supervisor.load(deploymentFor(deps.dataDir, previous));
+    deps.event(current.id, `rollback.done ${current.version} → ${previous.version}; writes made since the update are gone`);
+  }
+
   return {
     update,
     /** Awaited by the platform API before a `live` SQL call while an update of the app is gated. */
@@ -203,29 +239,14 @@ export function createUpdater(deps: UpdaterDeps) {
     async rollback(appId: string): Promise<Result<UpdateRecord, UpdateErrorCode>> {
       const current = deps.registry.get(appId);
       if (!current) return fail('app.not_found', `no app ${appId} is installed`);
-      const last = db.prepare<[string], UpdateRow>("SELECT * FROM app_updates WHERE app_id = ? AND kind = 'update' AND state = 'done' ORDER BY started_at DESC LIMIT 1").get(appId);
-      const sqlDir = last && join(snapshotDir(appId, last.id), 'sql');
-      const previousDir = last && join(paths(appId).versions, last.from_version);
-      if (!last || last.to_version !== current.version || !existsSync(join(sqlDir!, 'databases.json')) || !existsSync(previousDir!)) {
-        return fail('update.nothing_to_roll_back', `${appId} has no update with a kept previous version to roll back`);
-      }
-      const manifest = parseManifest(JSON.parse(readFileSync(join(previousDir!, 'plinth.json'), 'utf8')));
-      if (!manifest.ok) return manifest;
+      if (holds.has(appId)) return fail('update.in_progress', `an update or rollback of ${appId} is already running`);
+      const target = rollbackTarget(current);
+      if (!target.ok) return target;
       const id = randomUUID();
       const release = hold(appId);
       try {
-        db.prepare("INSERT INTO app_updates (id, app_id, kind, from_version, to_version, state, started_at) VALUES (?, ?, 'rollback', ?, ?, 'gating', ?)").run(id, appId, current.version, last.from_version, deps.now());
-        const previous: InstalledApp = { ...current, name: manifest.value.name, version: last.from_version, manifest: manifest.value };
-        await deps.supervisor.unload(appId);
-        const restored = await deps.snapshots.restoreAll(appId, sqlDir!);
-        if (!restored.ok) deps.event(appId, `rollback.restore_failed: ${restored.error.message}`);
-        db.transaction(() => {
-          deps.registry.update(previous);
-          setState(last.id, 'rolled_back');
-          setState(id, 'done', restored.ok ? null : restored.error.message);
-        })();
-        await deps.supervisor.load(deploymentFor(deps.dataDir, previous));
-        deps.event(appId, `rollback.done ${current.version} → ${last.from_version}; writes made since the update are gone`);
+        db.prepare("INSERT INTO app_updates (id, app_id, kind, from_version, to_version, state, started_at) VALUES (?, ?, 'rollback', ?, ?, 'gating', ?)").run(id, appId, current.version, target.value.update.from_version, deps.now());
+        await finishRollback(current, target.value, id);
         return ok(record(id));
       } finally {
         release();
@@ -239,16 +260,22 @@ export function createUpdater(deps: UpdaterDeps) {
     async recover(): Promise<void> {
       const open = db.prepare<[], UpdateRow>("SELECT * FROM app_updates WHERE state IN ('snapshotting', 'staged', 'gating', 'switched')").all();
       for (const row of open) {
+        const app = deps.registry.get(row.app_id);
+        if (row.kind === 'rollback') {
+          const target = app && rollbackTarget(app);
+          if (app && target?.ok) await finishRollback(app, target.value, row.id);
+          else setState(row.id, 'failed', 'interrupted, and there is nothing left to roll back to');
+          continue;
+        }
         if (row.state === 'switched') {
           setState(row.id, 'done');
           continue;
         }
-        const current = deps.registry.get(row.app_id);
-        if (!current) {
+        if (!app) {
           setState(row.id, 'failed', 'the app was removed');
           continue;
         }
-        await abandon(current, row.to_version, row.id, { code: 'update.interrupted', message: `the daemon stopped during the update (state ${row.state})` });
+        await abandon(app, row.to_version, row.id, { code: 'update.interrupted', message: `the daemon stopped during the update (state ${row.state})` });
       }
     },
   };

@@ -13,7 +13,7 @@ import type { Installer } from '../apps/installer.js';
 import type { Updater } from '../apps/updater.js';
 import { BEARER_TOKEN_MS } from '../identity/limits.js';
 import type { SessionStore } from '../identity/sessions.js';
-import { newUserSchema, type UserStore } from '../identity/users.js';
+import { emailSchema, newUserSchema, type UserStore } from '../identity/users.js';
 import type { AppLogs } from '../runtime/app-logs.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import type { PlinthError } from '../support/result.js';
@@ -42,7 +42,7 @@ export interface AdminApiDeps {
   readonly appUrl: (appId: string) => string;
 }
 
-const tokenRequestSchema = z.object({ user: z.email(), app: z.string().min(1).max(64) });
+const tokenRequestSchema = z.object({ user: emailSchema, app: z.string().min(1).max(64) });
 const revokeSchema = z.object({ token: z.string().min(1).max(256) });
 
 const nullableIso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

@@ -16,8 +16,11 @@ export interface User {
   readonly createdAt: number;
 }
 
+/** Any `local@domain`: a self-hosted box has users like admin@localhost, which z.email() refuses. */
+export const emailSchema = z.string().max(254).regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address such as ada@example.com');
+
 export const newUserSchema = z.object({
-  email: z.email().max(254),
+  email: emailSchema,
   name: z.string().min(1).max(200).optional(),
   password: z.string().min(PASSWORD_CHARS_MIN).max(PASSWORD_CHARS_MAX).optional(),
   admin: z.boolean().default(false),

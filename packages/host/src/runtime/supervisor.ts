@@ -126,7 +126,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     runtimes.set(keyOf(appId, slot), {
       deployment, slot: slotRef, sockets: paths, servers,
       gate: new ConcurrencyGate(concurrency, concurrency * QUEUE_LENGTH_FACTOR, QUEUE_WAIT_MS_MAX),
-      pool: new Pool('http://app', { socketPath: paths.app, connections: concurrency }),
+      pool: new Pool('http://app', { socketPath: paths.app, connections: concurrency, headersTimeout: 0, bodyTimeout: 0 }),
       process: null, starting: null, state: 'stopped',
       lastActivity: deps.now(), startedAt: 0, consecutiveCrashes: 0, restarts: 0, nextStartAt: 0,
     });
@@ -181,7 +181,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     }
     runtime.state = 'running';
     const stale = runtime.pool;
-    runtime.pool = new Pool('http://app', { socketPath: runtime.sockets.app, connections: runtime.deployment.manifest.limits.concurrency });
+    runtime.pool = new Pool('http://app', { socketPath: runtime.sockets.app, connections: runtime.deployment.manifest.limits.concurrency, headersTimeout: 0, bodyTimeout: 0 });
     void stale.destroy().catch(() => undefined);
     runtime.startedAt = deps.now();
     runtime.lastActivity = runtime.startedAt;
@@ -235,7 +235,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     const signal = AbortSignal.timeout(timeoutMs);
     try {
       const response = await lease.value.pool.request({
-        path, method: 'POST', body: JSON.stringify(body), signal,
+        path, method: 'POST', body: JSON.stringify(body), signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
         headers: { 'content-type': 'application/json', host: `${appId}.plinth.internal` },
       });
       const text = await response.body.text();

@@ -107,6 +107,8 @@ export function openControlPlane(path: string): ControlPlane {
   // Password hashes and sealed keys live here: only the daemon's user reads it.
   chmodSync(path, 0o600);
   db.pragma('journal_mode = WAL');
+  // FULL: a committed install, key or alarm survives a power cut, not only a crash. The control plane writes little.
+  db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);

@@ -14,8 +14,9 @@ export const TEST_APPS = join(REPO_ROOT, 'packages/host/test-apps');
 
 /** Node does not resolve `*.localhost` (curl and browsers do), so tests map every name to loopback. */
 export const loopbackAgent = new Agent({
-  // Below the daemon's 5 s keep-alive, so the client never reuses a connection the server is closing.
-  keepAliveTimeout: 2_000,
+  // No keep-alive: tests block their event loop in spawnSync (the CLI) for seconds, after which a pooled
+  // connection the daemon has since closed would be reused before the client's own timer could retire it.
+  pipelining: 0,
   connect: { lookup: (_host, _opts, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]) },
 });
 
@@ -39,8 +40,12 @@ export interface TestDaemon {
   appUrl(appId: string, path?: string): string;
   /** fetch that resolves *.localhost to loopback and never follows redirects. */
   fetch(url: string, init?: UndiciRequestInit): Promise<UndiciResponse>;
-  /** Runs the real `plinth` CLI against this daemon. */
+  /** Runs the real `plinth` CLI against this daemon (blocking: the test's event loop waits). */
   cli(args: string[], input?: string): { status: number; stdout: string; stderr: string };
+  /** Resolves once the daemon process has ended (by exit or by signal), even if it already has. */
+  exited(): Promise<void>;
+  /** The same, without blocking, so the test can keep traffic flowing while it runs. */
+  cliAsync(args: string[]): Promise<{ status: number; stdout: string; stderr: string }>;
   /** Stops the daemon (SIGTERM, then SIGKILL) and removes its data folder unless told to keep it. */
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
@@ -76,12 +81,23 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
       const run = spawnSync(process.execPath, [CLI, ...args], { env: { ...env, PLINTH_ADMIN_TOKEN: '' }, input, encoding: 'utf8', timeout: 60_000 });
       return { status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
     },
+    exited() {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      return new Promise((resolve) => child.once('exit', () => resolve()));
+    },
+    cliAsync(args) {
+      const run = spawn(process.execPath, [CLI, ...args], { env: { ...env, PLINTH_ADMIN_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      run.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      run.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      return new Promise((resolve) => run.once('close', (code) => resolve({ status: code ?? -1, stdout, stderr })));
+    },
     async stop({ keepData = false } = {}) {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) {
         const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        await exited;
+        child.kill('SIGTERM');
+        await daemon.exited();
         clearTimeout(timer);
       }
       if (!options.dataDir && !keepData) rmSync(dataDir, { recursive: true, force: true });

@@ -96,7 +96,7 @@ describe('guest-layer jobs on the host alarm', () => {
   test('jobs due while the daemon was killed run once after restart', async () => {
     const due = await Promise.all([1, 2, 3].map((n) => jobs('enqueue', 'record', { n }, { delayMs: 1_500 }) as Promise<Job>));
     daemon.process.kill('SIGKILL');
-    await new Promise((resolve) => daemon.process.once('exit', resolve));
+    await daemon.exited();
     await sleep(2_000);
     daemon = await startTestDaemon({ dataDir });
     const after = await eventually(runs, (r) => due.every((j) => r.some((x) => x.job_id === j.id)));

@@ -4,12 +4,12 @@ import type { Capability, PlatformCall } from '../capability.js';
 import { parseBody } from '../parse-body.js';
 import type { HeldSocket } from './registry.js';
 import type { SocketsService } from './service.js';
-import { attachmentSchema, autoResponseSchema, payloadBytes, tagsSchema } from './wire.js';
+import { attachmentSchema, autoResponseSchema, closeCodeSchema, closeReasonSchema, payloadBytes, tagsSchema } from './wire.js';
 
 export { createSocketsService, type SocketsService, type UpgradeRequest } from './service.js';
 
 const payload = z.union([z.object({ data: z.string() }).strict(), z.object({ binary: z.base64() }).strict()]);
-const closeSchema = z.object({ code: z.number().int().min(1000).max(4999).refine((c) => c === 1000 || c >= 3000, 'must be 1000 or 3000-4999').optional(), reason: z.string().max(123).optional() }).strict();
+const closeSchema = z.object({ code: closeCodeSchema.optional(), reason: closeReasonSchema.optional() }).strict();
 const updateSchema = z.object({ tags: tagsSchema.optional(), attachment: attachmentSchema.optional() }).strict();
 const publishSchema = z.object({ tag: z.string().min(1) }).and(payload);
 

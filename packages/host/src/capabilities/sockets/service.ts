@@ -71,7 +71,16 @@ export function createSocketsService(deps: SocketsDeps) {
   function apply(socket: HeldSocket, actions: readonly SocketAction[]): void {
     for (const action of actions) {
       if (action.type === 'send') registry.send(socket, payloadBytes(action));
-      else socket.ws.close(action.code ?? 1000, action.reason ?? '');
+      else closeQuietly(socket, action.code ?? 1000, action.reason ?? '');
+    }
+  }
+  /** Codes and reasons are validated at the edge; this guard keeps a missed case from reaching the daemon's event loop. */
+  function closeQuietly(socket: HeldSocket, code: number, reason: string): void {
+    try {
+      socket.ws.close(code, reason);
+    } catch (error) {
+      deps.event(socket.appId, `sockets.bad_close socket=${socket.id}: ${(error as Error).message}; closed with 1011`);
+      socket.ws.close(1011);
     }
   }
   const delivery = createDelivery({ registry, callApp: deps.callApp, apply, event: deps.event, log: deps.log });

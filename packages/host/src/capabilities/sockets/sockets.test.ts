@@ -185,6 +185,11 @@ describe('WebSockets held by the platform', () => {
     await failing.next();
     failing.ws.send('fail');
     assert.equal((await failing.closed).code, 1011);
+    const badClose = await openSocket(daemon, 'sockets', '/ws');
+    await badClose.next();
+    badClose.ws.send('badclose');
+    assert.equal((await badClose.closed).code, 1011, 'an invalid close code from the app is refused, not thrown into the daemon');
+    assert.equal(daemon.process.exitCode, null, 'the daemon is still running');
     assert.match(daemon.cli(['logs', 'sockets']).stdout, /sockets\.delivery_failed/);
     watcher.ws.close();
   });

@@ -9,6 +9,11 @@ import { AUTO_RESPONSE_CHARS_MAX, SOCKET_ATTACHMENT_BYTES_MAX, SOCKET_TAGS_MAX, 
 export const OPEN_PATH = '/.plinth/websocket/open';
 export const EVENTS_PATH = '/.plinth/websocket/events';
 
+/** Codes an endpoint may send (RFC 6455 §7.4): 1000, or 3000–4999 for libraries and apps. */
+export const closeCodeSchema = z.number().int().refine((c) => c === 1000 || (c >= 3000 && c <= 4999), 'must be 1000 or 3000-4999');
+/** A close frame's reason is at most 123 bytes of UTF-8 (RFC 6455 §5.5). */
+export const closeReasonSchema = z.string().refine((r) => Buffer.byteLength(r) <= 123, 'must be at most 123 bytes of UTF-8');
+
 export const tagsSchema = z.array(z.string().min(1).max(SOCKET_TAG_CHARS_MAX)).max(SOCKET_TAGS_MAX, `a socket has at most ${SOCKET_TAGS_MAX} tags`);
 export const attachmentSchema = z.unknown().refine(
   (value) => value === undefined || Buffer.byteLength(JSON.stringify(value) ?? '') <= SOCKET_ATTACHMENT_BYTES_MAX,
@@ -20,7 +25,7 @@ export type Payload = z.infer<typeof payloadSchema>;
 
 export const actionSchema = z.union([
   z.object({ type: z.literal('send') }).and(payloadSchema),
-  z.object({ type: z.literal('close'), code: z.number().int().min(1000).max(4999).optional(), reason: z.string().max(123).optional() }),
+  z.object({ type: z.literal('close'), code: closeCodeSchema.optional(), reason: closeReasonSchema.optional() }),
 ]);
 export type SocketAction = z.infer<typeof actionSchema>;
 
@@ -32,7 +37,7 @@ export const eventReplySchema = z.object({
 });
 
 export const openReplySchema = z.union([
-  z.object({ accept: z.literal(true), protocol: z.string().max(256).optional() }).and(eventReplySchema),
+  z.object({ accept: z.literal(true) }).and(eventReplySchema),
   z.object({ accept: z.literal(false), status: z.number().int().min(400).max(599).default(403), body: z.string().max(64 * 1024).default('') }),
 ]);
 

@@ -74,7 +74,7 @@ describe('sql: crash safety', () => {
     daemon.process.kill('SIGKILL');
     stop = true;
     await Promise.all(writers);
-    await new Promise((resolve) => (daemon.process.exitCode !== null || daemon.process.signalCode !== null ? resolve(null) : daemon.process.once('exit', resolve)));
+    await daemon.exited();
     assert.ok(acknowledged.length > 20, `only ${acknowledged.length} writes were acknowledged before the kill`);
 
     const file = join(appPaths(dataDir, 'crash').data, 'sql', 'main.sqlite');

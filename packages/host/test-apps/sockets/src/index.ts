@@ -50,6 +50,8 @@ export default defineApp({
         }
         case 'fail': throw new Error('this event fails on purpose');
         case 'bye': return socket.close(4000, 'asked to leave');
+        // 1005 may never be sent (RFC 6455 §7.4.1): the platform must refuse it without harm.
+        case 'badclose': return socket.close(1005, 'not allowed');
         default: return socket.send(data);
       }
     },
