@@ -1,6 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Agent, fetch } from 'undici';
 import { CliError } from './cli-error.js';
+
+/** No headers or body deadline: an update waits for /after-update, whose own limit the daemon enforces. */
+const patientAgent = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
 
 export interface ClientOptions {
   readonly url?: string | undefined;
@@ -17,11 +21,11 @@ export function createDaemonClient(opts: ClientOptions, env: NodeJS.ProcessEnv) 
     return readFileSync(tokenFile, 'utf8').trim();
   };
 
-  async function request(method: string, path: string, body?: Uint8Array | string, contentType = 'application/json'): Promise<Response> {
-    const init: RequestInit = { method, headers: { authorization: `Bearer ${token()}`, 'content-type': contentType } };
+  async function request(method: string, path: string, body?: Uint8Array | string, contentType = 'application/json') {
+    const init: { method: string; headers: Record<string, string>; body?: Uint8Array | string } = { method, headers: { authorization: `Bearer ${token()}`, 'content-type': contentType } };
     if (body !== undefined) init.body = body;
     try {
-      return await fetch(new URL(path, base), init);
+      return await fetch(new URL(path, base), { ...init, dispatcher: patientAgent });
     } catch (error) {
       throw new CliError(`cannot reach the daemon at ${base.origin}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`);
     }

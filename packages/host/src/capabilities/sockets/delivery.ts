@@ -1,7 +1,10 @@
 import type { Logger } from 'pino';
 import type { AppAnswer, CallErrorCode } from '../../runtime/supervisor.js';
 import type { Result } from '../../support/result.js';
-import { EVENT_BATCH_BYTES_MAX, EVENT_BATCH_EVENTS_MAX, EVENT_CALL_MS_MAX, EVENT_RETRY_DELAYS_MS, SOCKET_PENDING_EVENTS_MAX } from './limits.js';
+import {
+  EVENT_BATCH_BYTES_MAX, EVENT_BATCH_EVENTS_MAX, EVENT_CALL_MS_MAX, EVENT_OVERLOAD_RETRY_MS, EVENT_OVERLOAD_WAIT_MS_MAX, EVENT_RETRY_DELAYS_MS,
+  SOCKET_PENDING_EVENTS_MAX,
+} from './limits.js';
 import type { HeldSocket, SocketRegistry } from './registry.js';
 import { EVENTS_PATH, eventReplySchema, payloadSize, type SocketAction, type SocketEvent } from './wire.js';
 
@@ -68,9 +71,16 @@ export function createDelivery(deps: DeliveryDeps) {
 
   async function deliver(socket: HeldSocket, events: SocketEvent[]): Promise<boolean> {
     let lastError = '';
+    // A full concurrency queue is back-pressure, not a failure: it waits without using up an attempt, within a bound.
+    const overloadDeadline = Date.now() + EVENT_OVERLOAD_WAIT_MS_MAX;
     for (let attempt = 0; attempt <= EVENT_RETRY_DELAYS_MS.length; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, EVENT_RETRY_DELAYS_MS[attempt - 1]));
       const answer = await deps.callApp(socket.appId, EVENTS_PATH, { socket: deps.registry.view(socket), events }, EVENT_CALL_MS_MAX);
+      if (!answer.ok && answer.error.code === 'app.overloaded' && Date.now() < overloadDeadline) {
+        attempt--;
+        await new Promise((r) => setTimeout(r, EVENT_OVERLOAD_RETRY_MS));
+        continue;
+      }
       if (!answer.ok) {
         lastError = answer.error.message;
         continue;

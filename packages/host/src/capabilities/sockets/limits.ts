@@ -15,6 +15,9 @@ export const EVENT_BATCH_EVENTS_MAX = 100;
 export const EVENT_BATCH_BYTES_MAX = 1024 * 1024;
 /** Delays before each retry of a failed event batch; after the last the socket closes with 1011. */
 export const EVENT_RETRY_DELAYS_MS: readonly number[] = [100, 500, 2_000];
+/** An app at its concurrency cap delays events this long per try, for at most EVENT_OVERLOAD_WAIT_MS_MAX, before tries count as failures. */
+export const EVENT_OVERLOAD_RETRY_MS = 50;
+export const EVENT_OVERLOAD_WAIT_MS_MAX = 30_000;
 /** Time the app has to answer one event call (open or a batch). */
 export const EVENT_CALL_MS_MAX = 30_000;
 /** Protocol pings keep NATs open and find dead peers; a peer that misses one pong is dropped. */
