@@ -2,7 +2,7 @@ import { Cron } from 'croner';
 import type { PlinthEnv } from '../abi.js';
 import { alarmClient } from '../alarm/index.js';
 import type { PlinthDatabase } from '../sql/index.js';
-import { jobsDatabase } from './index.js';
+import { forgettingMissingSchema, jobsDatabase } from './index.js';
 import {
   JOBS_FINISHED_KEPT, JOBS_PARALLEL_MAX, JOBS_TABLE, JOBS_WAKE_BUDGET_MS, JOB_BACKOFF_MS_MAX, JOB_LEASE_MARGIN_MS, JOB_TIMEOUT_MS, SCHEDULES_TABLE,
 } from './limits.js';
@@ -83,6 +83,10 @@ async function nextWake(db: PlinthDatabase): Promise<number | null> {
  * most JOBS_PARALLEL_MAX at a time, then sets the alarm to the next due time.
  */
 export async function runDueJobs<Env extends PlinthEnv>(handlers: Record<string, JobHandler<Env>>, env: Env): Promise<{ ran: number }> {
+  return forgettingMissingSchema(env, { run: () => runWake(handlers, env) }).run();
+}
+
+async function runWake<Env extends PlinthEnv>(handlers: Record<string, JobHandler<Env>>, env: Env): Promise<{ ran: number }> {
   const db = await jobsDatabase(env);
   const started = Date.now();
   const leaseId = crypto.randomUUID();

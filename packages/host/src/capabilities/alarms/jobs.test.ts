@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT, TEST_APPS, installApp, startTestDaemon, type TestDaemon } from '../../testing/daemon-harness.js';
-import { call } from '../../testing/vault-rpc.js';
+import { call, rpc } from '../../testing/vault-rpc.js';
 import { eventually } from '../../testing/eventually.js';
 
 interface Run { job_id: string; name: string; attempt: number; phase: string; at: number }
@@ -101,6 +101,16 @@ describe('guest-layer jobs on the host alarm', () => {
     daemon = await startTestDaemon({ dataDir });
     const after = await eventually(runs, (r) => due.every((j) => r.some((x) => x.job_id === j.id)));
     for (const job of due) assert.equal(after.filter((r) => r.job_id === job.id).length, 1);
+  });
+
+  test('the job tables come back after the app deletes its main database', async () => {
+    assert.equal(await call(daemon, 'jobs', 'sql', 'delete', 'main'), true);
+    // The first call may meet the vanished database (sql.not_found); from then on the tables are set up again.
+    await rpc(daemon, 'jobs', 'jobs', 'enqueue', 'record', {}, { delayMs: 60_000 });
+    const job = await jobs('enqueue', 'record', {}, { delayMs: 60_000 }) as Job;
+    assert.equal(job.state, 'queued');
+    assert.ok(((await jobs('list', { state: 'queued' })) as Job[]).some((j) => j.id === job.id));
+    await jobs('cancel', job.id);
   });
 
   test('a job that enqueues more jobs cannot run away, and other apps stay responsive meanwhile', async () => {
