@@ -12,7 +12,8 @@ let fan = { count: 0, target: Infinity, done: null, firstAt: 0 };
 
 function connect(url, host) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: host ? { host } : {}, handshakeTimeout: 30_000 });
+    // Like browsers, the client offers permessage-deflate unless told not to (BENCH_NO_DEFLATE=1).
+    const ws = new WebSocket(url, { headers: host ? { host } : {}, handshakeTimeout: 30_000, perMessageDeflate: process.env.BENCH_NO_DEFLATE !== '1' });
     ws.once('open', () => resolve(ws));
     ws.once('unexpected-response', (_req, res) => {
       let body = '';

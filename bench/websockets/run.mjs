@@ -15,7 +15,9 @@
 // (message_rate=0; its default of 2500 messages/s would otherwise cap fan-out).
 //
 //   npm run build && node bench/websockets/run.mjs [--sockets 10000] [--echo 2000] [--publishes 20]
-//     [--only plinth|pushpin] [--cpu-prof] [--json FILE]
+//     [--only plinth|pushpin] [--no-deflate] [--cpu-prof] [--json FILE]
+// The client offers permessage-deflate, as browsers do (Plinth accepts it, Pushpin does not);
+// --no-deflate makes it not offer it.
 //
 // Loopback only. Needs Debian packages `pushpin` (with `condure` and `zurl`). Every process
 // started here is stopped on the way out, also on failure or Ctrl-C. Runs 2–4 minutes.
@@ -50,6 +52,7 @@ try {
       echo: { type: 'string', default: '2000' },
       publishes: { type: 'string', default: '20' },
       only: { type: 'string' },
+      'no-deflate': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -288,7 +291,7 @@ async function accounted(fn, serverPids, clientPid) {
 // ---------------------------------------------------------------- the client process
 
 function startClient() {
-  const handle = start(process.execPath, [join(HERE, 'client.mjs')], { name: 'client', ipc: true });
+  const handle = start(process.execPath, [join(HERE, 'client.mjs')], { name: 'client', ipc: true, env: { ...process.env, BENCH_NO_DEFLATE: opts['no-deflate'] ? '1' : '0' } });
   let nextId = 1;
   const pending = new Map();
   handle.child.on('message', (m) => {
@@ -536,7 +539,7 @@ function cpuLine(cpu, per, unit) {
 
 async function main() {
   const git = spawnSync('git', ['-C', ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' });
-  const result = { date: new Date().toISOString(), commit: git.stdout?.trim() || 'unknown', machine: { cpus: cpus().length, node: process.version, nofile: HARD_NOFILE }, settings: { sockets: SOCKETS, echoes: ECHOES, publishes: PUBLISHES, payloadBytes: PAYLOAD.length } };
+  const result = { date: new Date().toISOString(), commit: git.stdout?.trim() || 'unknown', machine: { cpus: cpus().length, node: process.version, nofile: HARD_NOFILE }, settings: { sockets: SOCKETS, echoes: ECHOES, publishes: PUBLISHES, payloadBytes: PAYLOAD.length, deflateOffered: !opts['no-deflate'] } };
   log(`websockets bench at ${result.commit}: ${result.machine.cpus} cores, node ${process.version}, loopback; ${fmtInt(SOCKETS)} sockets, ${fmtInt(ECHOES)} echoes, ${PUBLISHES} publishes of ${PAYLOAD.length} B; open files per process ≤ ${HARD_NOFILE}\n`);
   const profDir = opts['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'plinth-wsbench-prof-')) : null;
   if (opts.only !== 'pushpin') result.plinth = await runPlinth(profDir);
