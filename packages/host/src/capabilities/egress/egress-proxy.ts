@@ -6,7 +6,7 @@ import { Client } from 'undici';
 import { sendError } from '../../http/respond.js';
 import { ConcurrencyGate } from '../../support/concurrency-gate.js';
 import { pickAddress, type AddressGuard } from './guarded-lookup.js';
-import { EGRESS_CONCURRENT_MAX, EGRESS_REQUEST_BYTES_MAX, EGRESS_TOTAL_MS_MAX } from './limits.js';
+import { EGRESS_CLIENTS_MAX, EGRESS_CONCURRENT_MAX, EGRESS_KEEP_ALIVE_MS, EGRESS_REQUEST_BYTES_MAX, EGRESS_TOTAL_MS_MAX } from './limits.js';
 import { createOutboundMatcher } from './outbound-rules.js';
 
 export interface EgressUsage {
@@ -55,6 +55,7 @@ export function createEgressProxy(deps: EgressDeps) {
   const usage = new Map<string, EgressUsage>();
   const gates = new Map<string, ConcurrencyGate>();
   const matchers = new Map<readonly string[], (url: URL) => boolean>();
+  const clients = new Map<string, Client>();
 
   const usageOf = (appId: string) => {
     let entry = usage.get(appId);
@@ -104,18 +105,7 @@ export function createEgressProxy(deps: EgressDeps) {
 
     const counters = usageOf(appId);
     counters.requests++;
-    const { address, family } = picked.value;
-    // Connect to the checked address; TLS still verifies the certificate against the host name.
-    const client = new Client(url.origin, {
-      connect: {
-        lookup: ((_host, options, callback) => {
-          if (options.all) (callback as unknown as (e: null, all: { address: string; family: number }[]) => void)(null, [{ address, family }]);
-          else callback(null, address, family);
-        }) satisfies LookupFunction,
-      },
-      headersTimeout: deps.timeoutMs,
-      bodyTimeout: deps.timeoutMs,
-    });
+    const client = clientFor(appId, url.origin, picked.value.address, picked.value.family);
     const abort = AbortSignal.timeout(EGRESS_TOTAL_MS_MAX);
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     try {
@@ -138,9 +128,42 @@ export function createEgressProxy(deps: EgressDeps) {
       sendError(res, timedOut
         ? { code: 'egress.timeout', message: `${url.host} did not answer in time` }
         : { code: 'egress.upstream_failed', message: `request to ${url.host} failed: ${reason}` });
-    } finally {
-      void client.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * Keep-alive connections per app, origin and checked address: a connection
+   * is only ever to the address this request was checked against, so reuse
+   * keeps the rebinding guarantee. A new TCP (and TLS) handshake per fetch cost
+   * about 1 ms of daemon CPU each (bench/egress).
+   */
+  function clientFor(appId: string, origin: string, address: string, family: 4 | 6): Client {
+    const key = `${appId}\n${origin}\n${address}`;
+    const cached = clients.get(key);
+    if (cached && !cached.destroyed && !cached.closed) {
+      clients.delete(key);
+      clients.set(key, cached); // most recently used last
+      return cached;
+    }
+    // Connect to the checked address; TLS still verifies the certificate against the host name.
+    const client = new Client(origin, {
+      connect: {
+        lookup: ((_host, options, callback) => {
+          if (options.all) (callback as unknown as (e: null, all: { address: string; family: number }[]) => void)(null, [{ address, family }]);
+          else callback(null, address, family);
+        }) satisfies LookupFunction,
+      },
+      headersTimeout: deps.timeoutMs,
+      bodyTimeout: deps.timeoutMs,
+      keepAliveTimeout: EGRESS_KEEP_ALIVE_MS,
+    });
+    clients.set(key, client);
+    if (clients.size > EGRESS_CLIENTS_MAX) {
+      const [oldestKey, oldest] = clients.entries().next().value as [string, Client];
+      clients.delete(oldestKey);
+      void oldest.close().catch(() => undefined);
+    }
+    return client;
   }
 
   return {
@@ -149,6 +172,11 @@ export function createEgressProxy(deps: EgressDeps) {
     forget(appId: string): void {
       usage.delete(appId);
       gates.delete(appId);
+      for (const [key, client] of clients) {
+        if (!key.startsWith(`${appId}\n`)) continue;
+        clients.delete(key);
+        void client.close().catch(() => undefined);
+      }
     },
   };
 }

@@ -12,5 +12,9 @@ export const EGRESS_RESPONSE_BYTES_MAX = 32 * 1024 * 1024;
 export const EGRESS_REQUEST_BYTES_MAX = 32 * 1024 * 1024;
 /** Outbound requests one app may have open at once; past it the next is refused, so one app cannot exhaust sockets. */
 export const EGRESS_CONCURRENT_MAX = 32;
+/** Idle outbound connections are kept this long for reuse; short, as upstreams close idle ones too. */
+export const EGRESS_KEEP_ALIVE_MS = 4_000;
+/** Upstream connection pools kept across all apps; the least recently used is closed past this. */
+export const EGRESS_CLIENTS_MAX = 256;
 /** DNS answers longer than this are cut; one usable address is all a connection needs. */
 export const EGRESS_ADDRESSES_MAX = 16;
