@@ -155,6 +155,7 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
       await frontDoor.close(SHUTDOWN_DRAIN_MS);
       await supervisor.stopAll();
       await sql.stop();
+      keys.flushAudit();
       db.close();
     },
   };

@@ -10,5 +10,8 @@ export const KEY_VERSIONS_MAX = 100;
 export const PRIVATE_KEY_CACHE_ENTRIES_MAX = 1_000;
 /** Audit rows kept per app; older rows are pruned, newest first kept. */
 export const AUDIT_ROWS_PER_APP_MAX = 100_000;
+/** Audit rows are committed together at most this often, or when this many wait: one disk sync per batch. */
+export const AUDIT_FLUSH_MS = 250;
+export const AUDIT_BATCH_ROWS_MAX = 1_000;
 /** Audit rows one admin API call returns. */
 export const AUDIT_PAGE_ROWS_MAX = 1_000;

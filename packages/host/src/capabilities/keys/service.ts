@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign,
 import type { Keyring } from '../../keyring/keyring.js';
 import type { ControlPlane } from '../../store/control-plane.js';
 import { fail, ok, type Result } from '../../support/result.js';
-import { AUDIT_ROWS_PER_APP_MAX, KEYS_PER_APP_MAX, KEY_NAME_PATTERN, KEY_VERSIONS_MAX, PRIVATE_KEY_CACHE_ENTRIES_MAX } from './limits.js';
+import { AUDIT_BATCH_ROWS_MAX, AUDIT_FLUSH_MS, AUDIT_ROWS_PER_APP_MAX, KEYS_PER_APP_MAX, KEY_NAME_PATTERN, KEY_VERSIONS_MAX, PRIVATE_KEY_CACHE_ENTRIES_MAX } from './limits.js';
 
 export type KeysErrorCode = 'keys.not_found' | 'keys.exists' | 'keys.invalid_name' | 'keys.too_many' | 'keys.too_many_versions';
 export type KeyOperation = 'create' | 'sign' | 'verify' | 'rotate' | 'delete' | 'public_key';
@@ -48,11 +48,34 @@ export function createKeysService(db: ControlPlane, keyring: Keyring, now: () =>
   const context = (name: string, version: number) => `key:${name}:${version}`;
   let auditsSincePrune = 0;
 
+  const pendingAudit: [string, string, number | null, KeyOperation, number][] = [];
+  let flushTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Audit rows are written in batches: one synced commit per batch instead of
+   * one per sign (bench/keys found the per-call commit costlier than the
+   * signature). A daemon crash can lose the last AUDIT_FLUSH_MS of rows.
+   */
   function record(appId: string, name: string, version: number | null, operation: KeyOperation): void {
-    audit.run(appId, name, version, operation, now());
+    pendingAudit.push([appId, name, version, operation, now()]);
+    if (pendingAudit.length >= AUDIT_BATCH_ROWS_MAX) flushAudit();
+    else if (!flushTimer) {
+      flushTimer = setTimeout(flushAudit, AUDIT_FLUSH_MS);
+      flushTimer.unref();
+    }
+  }
+
+  function flushAudit(): void {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    if (!pendingAudit.length) return;
+    const rows = pendingAudit.splice(0);
+    db.transaction(() => { for (const row of rows) audit.run(...row); })();
     // Pruning every few thousand rows keeps the table bounded without a delete per call.
-    if (++auditsSincePrune >= 4_096) {
-      auditsSincePrune = 0;
+    auditsSincePrune += rows.length;
+    if (auditsSincePrune < 4_096) return;
+    auditsSincePrune = 0;
+    for (const appId of new Set(rows.map((r) => r[0]))) {
       db.prepare('DELETE FROM key_audit WHERE app_id = ? AND id <= (SELECT id FROM key_audit WHERE app_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)').run(appId, appId, AUDIT_ROWS_PER_APP_MAX);
     }
   }
@@ -166,11 +189,14 @@ export function createKeysService(db: ControlPlane, keyring: Keyring, now: () =>
       record(appId, name, version ?? null, 'delete');
       return ok({ name, deleted: doomed });
     },
+    flushAudit,
     audit(appId: string, limit: number): { key: string; version: number | null; operation: KeyOperation; at: string }[] {
+      flushAudit();
       return db.prepare<[string, number], { key_name: string; version: number | null; operation: KeyOperation; at: number }>('SELECT key_name, version, operation, at FROM key_audit WHERE app_id = ? ORDER BY id DESC LIMIT ?')
         .all(appId, limit).map((r) => ({ key: r.key_name, version: r.version, operation: r.operation, at: new Date(r.at).toISOString() }));
     },
     removeApp(appId: string): void {
+      flushAudit();
       db.prepare('DELETE FROM signing_keys WHERE app_id = ?').run(appId);
       db.prepare('DELETE FROM key_audit WHERE app_id = ?').run(appId);
       for (const cacheKey of privateKeys.keys()) if (cacheKey.startsWith(`${appId}\n`)) privateKeys.delete(cacheKey);
