@@ -17,15 +17,15 @@
 //     [--cpu-prof] [--json FILE]
 //
 // Loopback only; every process started here is stopped on the way out, also on failure or Ctrl-C.
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { accounted, cleanup, freePort, gitCommit, log, onCleanup, percentile, printHelpAndExit, start, stop, summariseProfile, tempDir, waitQuiet, writeJson } from '../lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'packages/cli/dist/main.js');
@@ -51,11 +51,7 @@ try {
   process.stderr.write(`${error.message}\nrun with --help for usage\n`);
   process.exit(2);
 }
-if (opts.help) {
-  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
-  process.stdout.write(`${lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`);
-  process.exit(0);
-}
+if (opts.help) printHelpAndExit(import.meta.url);
 const N = int('n', 10, 1_000_000);
 const PARALLEL = int('parallel', 1, 16);
 const PARALLEL_N = int('parallel-n', 1, 1_000_000);
@@ -65,75 +61,20 @@ function int(name, min, max) {
   return n;
 }
 
-// ---------------------------------------------------------------- processes & cleanup
+// ---------------------------------------------------------------- helpers
 
-const children = new Set();
-const tempDirs = new Set();
 let upstream = null;
-
-function start(command, args, { env = process.env, name = command } = {}) {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let output = '';
-  const keep = (d) => { output = (output + d.toString()).slice(-64 * 1024); };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const handle = { name, child, exited, output: () => output };
-  children.add(handle);
-  exited.then(() => children.delete(handle));
-  return handle;
-}
-function killGroup(handle, signal) {
-  try { process.kill(-handle.child.pid, signal); } catch { /* gone */ }
-}
-async function stop(handle, graceMs = 15_000) {
-  if (handle.child.exitCode === null && handle.child.signalCode === null) {
-    try { process.kill(handle.child.pid, 'SIGTERM'); } catch { /* gone */ }
-    const timer = setTimeout(() => killGroup(handle, 'SIGKILL'), graceMs);
-    await handle.exited;
-    clearTimeout(timer);
-  }
-  killGroup(handle, 'SIGKILL');
-  children.delete(handle);
-}
-async function cleanup() {
-  await Promise.all([...children].map((h) => stop(h)));
+onCleanup(() => {
   if (upstream) {
     upstream.server.closeAllConnections();
     upstream.server.close();
     upstream = null;
   }
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  tempDirs.clear();
-}
-function tempDir(prefix) {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.add(dir);
-  return dir;
-}
-process.on('exit', () => {
-  for (const h of children) killGroup(h, 'SIGKILL');
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
-    process.stderr.write(`\n${signal}: stopping everything this benchmark started…\n`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
 
-// ---------------------------------------------------------------- helpers
-
-const log = (line = '') => process.stdout.write(`${line}\n`);
 const fmtMs = (ms) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`);
 const fmtRate = (n) => Math.round(n).toLocaleString('en-US');
 
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolvePort(port)); });
-    server.once('error', reject);
-  });
-}
 function get(port, path, headers = {}, timeoutMs = REQUEST_TIMEOUT_MS) {
   return new Promise((resolveRes, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, headers, agent: false, timeout: timeoutMs }, (res) => {
@@ -155,89 +96,6 @@ async function waitFor(what, check, handle) {
     await sleep(20);
   }
   throw new Error(`timed out waiting for ${what}`);
-}
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-// ---------------------------------------------------------------- /proc CPU accounting
-
-const CLOCK_TICKS_PER_S = 100;
-function procStat(pid) {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(f[1]), cpuMs: ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / CLOCK_TICKS_PER_S };
-  } catch {
-    return null;
-  }
-}
-function treeCpuMs(rootPid) {
-  const all = new Map();
-  for (const e of readdirSync('/proc')) if (/^\d+$/.test(e)) { const s = procStat(e); if (s) all.set(Number(e), s); }
-  const out = {};
-  const stack = [rootPid];
-  while (stack.length) {
-    const pid = stack.pop();
-    const s = all.get(pid);
-    if (!s) continue;
-    let name = '?';
-    try { name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { /* gone */ }
-    out[name] = (out[name] ?? 0) + s.cpuMs;
-    for (const [c, cs] of all) if (cs.ppid === pid) stack.push(c);
-  }
-  return out;
-}
-function machineCpu() {
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const busy = user + nice + system + irq + softirq;
-  return { busyMs: (busy * 1000) / CLOCK_TICKS_PER_S, totalMs: ((busy + idle + iowait + steal) * 1000) / CLOCK_TICKS_PER_S };
-}
-async function waitQuiet(label) {
-  const begun = Date.now();
-  let busyPct = 100;
-  while (Date.now() - begun < 8_000) {
-    const before = machineCpu();
-    await sleep(1_000);
-    const after = machineCpu();
-    busyPct = (100 * (after.busyMs - before.busyMs)) / Math.max(1, after.totalMs - before.totalMs);
-    if (busyPct <= 10) return;
-  }
-  log(`      WARNING: the machine stayed busy (${busyPct.toFixed(0)}% CPU) before ${label}; measuring anyway`);
-}
-async function accounted(fn, serverPid) {
-  const before = treeCpuMs(serverPid);
-  const self = process.cpuUsage();
-  const m0 = machineCpu();
-  const begun = performance.now();
-  const result = await fn();
-  const wallMs = performance.now() - begun;
-  const m1 = machineCpu();
-  const after = treeCpuMs(serverPid);
-  const mine = process.cpuUsage(self);
-  const server = {};
-  for (const [k, v] of Object.entries(after)) server[k] = v - (before[k] ?? 0);
-  const serverMs = Object.values(server).reduce((a, b) => a + b, 0);
-  const selfMs = (mine.user + mine.system) / 1000;
-  const otherMs = Math.max(0, m1.busyMs - m0.busyMs - serverMs - selfMs);
-  return { result, wallMs, server, upstreamMs: selfMs, otherCores: otherMs / wallMs };
-}
-function summariseProfile(dir, top = 15) {
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) return null;
-  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map();
-  let total = 0;
-  profile.samples.forEach((id, i) => {
-    const dt = profile.timeDeltas[i] ?? 0;
-    const { callFrame: f } = byId.get(id);
-    if (f.functionName === '(idle)') return;
-    total += dt;
-    const key = `${f.functionName || '(anonymous)'} ${f.url ? `${f.url.replace(`file://${ROOT}/`, '')}:${f.lineNumber + 1}` : ''}`.trim();
-    self.set(key, (self.get(key) ?? 0) + dt);
-  });
-  return { file: join(dir, file), busyMs: total / 1000, rows: [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([fn, us]) => ({ fn, pct: (100 * us) / total })) };
 }
 
 // ---------------------------------------------------------------- the upstream
@@ -379,15 +237,14 @@ async function runPlinth(appDir, profDir) {
 // ---------------------------------------------------------------- main
 
 async function main() {
-  const git = spawnSync('git', ['-C', ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' });
-  const result = { date: new Date().toISOString(), commit: git.stdout?.trim() || 'unknown', machine: { cpus: cpus().length, node: process.version }, settings: { n: N, parallel: PARALLEL, parallelN: PARALLEL_N, bodyBytes: BODY.length } };
+  const result = { date: new Date().toISOString(), commit: gitCommit(ROOT), machine: { cpus: cpus().length, node: process.version }, settings: { n: N, parallel: PARALLEL, parallelN: PARALLEL_N, bodyBytes: BODY.length } };
   upstream = await startUpstream();
   log(`egress bench at ${result.commit}: ${result.machine.cpus} cores, node ${process.version}, loopback; upstream on 127.0.0.1:${upstream.port} (${BODY.length}-byte answers); ${N} sequential fetches\n`);
   const appDir = writeApp();
   const profDir = opts['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'plinth-egressbench-prof-')) : null;
   result.bare = await runBare(appDir);
   result.plinth = await runPlinth(appDir, profDir);
-  if (profDir) result.profile = summariseProfile(profDir);
+  if (profDir) result.profile = summariseProfile(profDir, ROOT);
 
   const b = result.bare;
   const p = result.plinth;
@@ -404,10 +261,7 @@ async function main() {
     log(`\n=== daemon CPU profile (whole run; ${result.profile.busyMs.toFixed(0)} ms busy) ===\n${result.profile.file}`);
     for (const r of result.profile.rows) log(`  ${r.pct.toFixed(1).padStart(5)}%  ${r.fn}`);
   }
-  if (opts.json) {
-    writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);
-    log(`\nwrote ${opts.json}`);
-  }
+  if (opts.json) writeJson(opts.json, result);
 }
 
 let failed = false;

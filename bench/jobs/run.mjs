@@ -22,16 +22,16 @@
 //   npm run build && node bench/jobs/run.mjs [--n 500] [--rounds 1] [--json FILE]
 //
 // Loopback only; every process started here is stopped on the way out, also on failure or Ctrl-C.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cleanup, freePort, gitCommit, log, machineCpu, onCleanup, printHelpAndExit, procStat, start, stop, tempDir, waitQuiet, writeJson } from '../lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'packages/cli/dist/main.js');
@@ -60,84 +60,25 @@ try {
   process.stderr.write(`${error.message}\nrun with --help for usage\n`);
   process.exit(2);
 }
-if (opts.help) {
-  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
-  process.stdout.write(`${lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`);
-  process.exit(0);
-}
+if (opts.help) printHelpAndExit(import.meta.url);
 const N = Number(opts.n);
 const ROUNDS = Number(opts.rounds);
 // The app keeps 1,000 finished jobs (JOBS_FINISHED_KEPT) and prunes older ones, so N is at most that.
 if (!Number.isInteger(N) || N < 10 || N > 1000) { process.stderr.write('--n must be 10..1000 (Plinth keeps 1,000 finished jobs)\n'); process.exit(2); }
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 5) { process.stderr.write('--rounds must be 1..5\n'); process.exit(2); }
 
-// ---------------------------------------------------------------- processes & cleanup
-
-const children = new Set();
-const tempDirs = new Set();
 let miniflare = null;
-
-function start(command, args, { env = process.env, name = command } = {}) {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let output = '';
-  const keep = (d) => { output = (output + d.toString()).slice(-64 * 1024); };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const handle = { name, child, exited, output: () => output };
-  children.add(handle);
-  exited.then(() => children.delete(handle));
-  return handle;
-}
-function killGroup(handle, signal) {
-  try { process.kill(-handle.child.pid, signal); } catch { /* gone */ }
-}
-async function stop(handle, graceMs = 15_000) {
-  if (handle.child.exitCode === null && handle.child.signalCode === null) {
-    try { process.kill(handle.child.pid, 'SIGTERM'); } catch { /* gone */ }
-    const timer = setTimeout(() => killGroup(handle, 'SIGKILL'), graceMs);
-    await handle.exited;
-    clearTimeout(timer);
-  }
-  killGroup(handle, 'SIGKILL');
-  children.delete(handle);
-}
-async function cleanup() {
+onCleanup(async () => {
   if (miniflare) await miniflare.dispose().catch(() => undefined);
   miniflare = null;
-  await Promise.all([...children].map((h) => stop(h)));
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  tempDirs.clear();
-}
-function tempDir(prefix) {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.add(dir);
-  return dir;
-}
-process.on('exit', () => {
-  for (const h of children) killGroup(h, 'SIGKILL');
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
-    process.stderr.write(`\n${signal}: stopping everything this benchmark started…\n`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
 
 // ---------------------------------------------------------------- helpers
 
-const log = (line = '') => process.stdout.write(`${line}\n`);
 const fmtRate = (n) => Math.round(n).toLocaleString('en-US');
 const fmtRatio = (x) => `${x >= 1 ? x.toFixed(2) : x.toFixed(3)}×`;
 const fmtMs = (ms) => (ms >= 100 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`);
 
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolvePort(port)); });
-    server.once('error', reject);
-  });
-}
 
 function request(port, host, method, path, timeoutMs = WORKLOAD_TIMEOUT_MS) {
   return new Promise((resolveRes, reject) => {
@@ -169,16 +110,6 @@ const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Na
 
 // ---------------------------------------------------------------- /proc CPU accounting
 
-const CLOCK_TICKS_PER_S = 100;
-function procStat(pid) {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(f[1]), cpuMs: ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / CLOCK_TICKS_PER_S };
-  } catch {
-    return null;
-  }
-}
 /** CPU ms of a process tree by name; the root is named `rootName`, and `skipRoot` leaves it out. */
 function treeCpuMs(rootPid, rootName, skipRoot = false) {
   const all = new Map();
@@ -197,23 +128,6 @@ function treeCpuMs(rootPid, rootName, skipRoot = false) {
     for (const [c, cs] of all) if (cs.ppid === pid) stack.push(c);
   }
   return out;
-}
-function machineCpu() {
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const busy = user + nice + system + irq + softirq;
-  return { busyMs: (busy * 1000) / CLOCK_TICKS_PER_S, totalMs: ((busy + idle + iowait + steal) * 1000) / CLOCK_TICKS_PER_S };
-}
-async function waitQuiet(label) {
-  const begun = Date.now();
-  let busyPct = 100;
-  while (Date.now() - begun < 8_000) {
-    const before = machineCpu();
-    await sleep(1_000);
-    const after = machineCpu();
-    busyPct = (100 * (after.busyMs - before.busyMs)) / Math.max(1, after.totalMs - before.totalMs);
-    if (busyPct <= 10) return;
-  }
-  log(`      WARNING: the machine stayed busy (${busyPct.toFixed(0)}% CPU) before ${label}; measuring anyway`);
 }
 // ---------------------------------------------------------------- one workload, on either side
 
@@ -407,9 +321,8 @@ function best(rounds, kind) {
 }
 
 async function main() {
-  const git = spawnSync('git', ['-C', ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' });
   const miniflareVersion = JSON.parse(readFileSync(require.resolve('miniflare/package.json'), 'utf8')).version;
-  const result = { date: new Date().toISOString(), commit: git.stdout?.trim() || 'unknown', machine: { cpus: cpus().length, node: process.version }, settings: { n: N, rounds: ROUNDS, miniflare: miniflareVersion } };
+  const result = { date: new Date().toISOString(), commit: gitCommit(ROOT), machine: { cpus: cpus().length, node: process.version }, settings: { n: N, rounds: ROUNDS, miniflare: miniflareVersion } };
   log(`jobs bench at ${result.commit}: ${result.machine.cpus} cores, node ${process.version}, miniflare ${miniflareVersion}, loopback; N = ${N} no-op jobs, ${ROUNDS} round(s)\n`);
   result.plinth = await runPlinth();
   result.miniflare = await runMiniflare();
@@ -441,10 +354,7 @@ async function main() {
     + `jobs.database() schema batch ${a.schema.toFixed(2)} + insert/read-back batch ${a.batch2.toFixed(2)} + alarm.set(onlyIfEarlier) ${a.alarmSet.toFixed(2)}; a bare SELECT 1 round trip ${a.select1.toFixed(2)}`);
   const other = Math.max(...['plinth', 'miniflare'].flatMap((s) => result[s].rounds.flatMap((r) => [otherLoad(r.burst), otherLoad(r.drain)])));
   log(`\nother processes used up to ${other.toFixed(2)} cores during the measured runs${other > 0.15 ? '  WARNING: the machine was not quiet; figures are distorted' : ''}`);
-  if (opts.json) {
-    writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);
-    log(`wrote ${opts.json}`);
-  }
+  if (opts.json) writeJson(opts.json, result, '');
 }
 
 let failed = false;
