@@ -45,6 +45,8 @@ export interface AdminApiDeps {
 const tokenRequestSchema = z.object({ user: emailSchema, app: z.string().min(1).max(64) });
 const revokeSchema = z.object({ token: z.string().min(1).max(256) });
 
+const appNotFound = (appId: string): PlinthError => ({ code: 'app.not_found', message: `no app ${appId} is installed` });
+
 const nullableIso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function digest(value: string): Buffer {
@@ -110,20 +112,20 @@ export function createAdminApi(deps: AdminApiDeps) {
         return install(req, res);
       case 'GET apps/:id': {
         const view = appView(id!);
-        return view ? sendJson(res, 200, view) : sendError(res, { code: 'app.not_found', message: `no app ${id} is installed` });
+        return view ? sendJson(res, 200, view) : sendError(res, appNotFound(id!));
       }
       case 'DELETE apps/:id': {
         const result = await deps.installer.uninstall(id!, url.searchParams.get('keepData') === 'true');
         return result.ok ? sendJson(res, 200, result.value) : sendError(res, result.error);
       }
       case 'GET apps/:id/logs': {
-        if (!deps.registry.get(id!)) return sendError(res, { code: 'app.not_found', message: `no app ${id} is installed` });
+        if (!deps.registry.get(id!)) return sendError(res, appNotFound(id!));
         const lines = Math.min(Math.max(Number(url.searchParams.get('lines') ?? LOG_LINES_DEFAULT) || LOG_LINES_DEFAULT, 1), LOG_LINES_MAX);
         if (url.searchParams.get('follow') === 'true') return followLogs(req, res, id!, lines);
         return sendJson(res, 200, { lines: deps.logs.tail(id!, lines) });
       }
       case 'GET apps/:id/audit': {
-        if (!deps.registry.get(id!)) return sendError(res, { code: 'app.not_found', message: `no app ${id} is installed` });
+        if (!deps.registry.get(id!)) return sendError(res, appNotFound(id!));
         const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? AUDIT_PAGE_ROWS_MAX) || AUDIT_PAGE_ROWS_MAX, 1), AUDIT_PAGE_ROWS_MAX);
         return sendJson(res, 200, { audit: deps.keys.audit(id!, limit) });
       }
@@ -142,7 +144,7 @@ export function createAdminApi(deps: AdminApiDeps) {
         return result.ok ? sendJson(res, 200, result.value) : sendError(res, result.error);
       }
       case 'GET apps/:id/updates':
-        if (!deps.registry.get(id!)) return sendError(res, { code: 'app.not_found', message: `no app ${id} is installed` });
+        if (!deps.registry.get(id!)) return sendError(res, appNotFound(id!));
         return sendJson(res, 200, { history: deps.updater.history(id!) });
       case 'POST apps/:id/rollbacks': {
         const result = await deps.updater.rollback(id!);
@@ -161,7 +163,7 @@ export function createAdminApi(deps: AdminApiDeps) {
         if (!input) return;
         const user = deps.users.findByEmail(input.user);
         if (!user) return sendError(res, { code: 'users.not_found', message: `no user has email ${input.user}` });
-        if (!deps.registry.get(input.app)) return sendError(res, { code: 'app.not_found', message: `no app ${input.app} is installed` });
+        if (!deps.registry.get(input.app)) return sendError(res, appNotFound(input.app));
         const token = deps.sessions.issue('bearer', user.id, BEARER_TOKEN_MS, { appId: input.app });
         return sendJson(res, 201, { token, user: user.email, app: input.app, expiresInDays: Math.round(BEARER_TOKEN_MS / 86_400_000) });
       }
