@@ -224,3 +224,24 @@ export function summariseProfile(dir, root, top = 15) {
   });
   return { file: join(dir, file), busyMs: total / 1000, rows: [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([fn, us]) => ({ fn, pct: (100 * us) / total })) };
 }
+
+// ---------------------------------------------------------------- /proc memory accounting
+
+/** Resident memory of `rootPid` and its live descendants, summed: now (VmRSS) and each one's peak (VmHWM), in KiB. */
+export function treeMemoryKiB(rootPid) {
+  const parents = new Map();
+  for (const e of readdirSync('/proc')) if (/^\d+$/.test(e)) { const s = procStat(e); if (s) parents.set(Number(e), s.ppid); }
+  let rssKiB = 0;
+  let peakKiB = 0;
+  const stack = [rootPid];
+  while (stack.length) {
+    const pid = stack.pop();
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      rssKiB += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      peakKiB += Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    } catch { /* gone */ }
+    for (const [c, ppid] of parents) if (ppid === pid) stack.push(c);
+  }
+  return { rssKiB, peakKiB };
+}

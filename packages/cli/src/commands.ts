@@ -16,10 +16,11 @@ export interface Flags {
   lines?: string | undefined; 'keep-data'?: boolean | undefined; name?: string | undefined; admin?: boolean | undefined;
   'password-stdin'?: boolean | undefined; user?: string | undefined; app?: string | undefined; help?: boolean | undefined;
   audit?: boolean | undefined; history?: string | undefined; 'allow-downgrade'?: boolean | undefined;
+  rotate?: boolean | undefined; 's3-port'?: string | undefined;
 }
 
 const USAGE = `usage: plinth <command> [options]
-  serve [--port N] [--data DIR] [--base-url URL]   run the daemon
+  serve [--port N] [--data DIR] [--base-url URL] [--s3-port N]   run the daemon
   dev <dir> [--port N] [--data DIR]                run a daemon with that app; rebuild and reload on save
   build <dir> [-o file] [--sign-key file]          bundle an app into <id>-<version>.plinth
   keygen <file>                                    make a package signing key pair
@@ -29,6 +30,8 @@ const USAGE = `usage: plinth <command> [options]
   rollback <app>                                   back to the version before the last update, and its data
   apps [--history <app>]                           list apps, or one app's updates
   logs <app> [-f] [--lines N] [--audit]            console output and platform events; --audit: key use
+  objects credentials <app> [--rotate]             the app's S3 endpoint and key pair (for aws, rclone, SDKs)
+  objects usage <app>                              the app's object count and stored bytes
   root-key rotate                                  re-wrap every app's data key under a new root key
   users add <email> [--name N] [--admin] [--password-stdin] | users list
   tokens create --user <email> --app <app>         bearer token for one app
@@ -67,7 +70,7 @@ async function packageBytes(target: string, signKey: string | undefined): Promis
 interface AppView { id: string; version: string; url: string; runtime: { state: string } | null; sockets?: { open: number }; nextAlarm?: string | null }
 
 async function serve(flags: Flags): Promise<void> {
-  const config = loadConfig({ port: flags.port, data: flags.data, baseUrl: flags['base-url'] }, process.env);
+  const config = loadConfig({ port: flags.port, data: flags.data, baseUrl: flags['base-url'], s3Port: flags['s3-port'] }, process.env);
   const daemon = await startDaemon(config, process.env);
   if (daemon.firstStart) {
     if (config.installExamples) await installExamples(daemon);
@@ -177,6 +180,16 @@ export async function runCommand(args: string[], flags: Flags): Promise<void> {
       const { audit } = await client.call<{ audit: { at: string; key: string; version: number | null; operation: string }[] }>('GET', `/api/admin/apps/${encodeURIComponent(appId)}/audit`);
       for (const a of audit.reverse()) print(flags, a, `${a.at} key ${a.key}${a.version ? `.${a.version}` : ''} ${a.operation}`);
       return;
+    }
+    case 'objects': {
+      const appId = encodeURIComponent(need(rest[1], 'app id'));
+      if (rest[0] === 'usage') {
+        const usage = await client.call<{ objects: number; bytes: number }>('GET', `/api/admin/apps/${appId}/objects`);
+        return print(flags, usage, `${usage.objects} objects, ${usage.bytes} bytes`);
+      }
+      if (rest[0] !== 'credentials') throw new CliError(`unknown objects command ${rest[0] ?? ''}\n${USAGE}`);
+      const c = await client.call<{ endpoint: string; region: string; accessKeyId: string; secretAccessKey: string }>(flags.rotate ? 'POST' : 'GET', `/api/admin/apps/${appId}/objects-credentials`);
+      return print(flags, c, `AWS_ENDPOINT_URL=${c.endpoint}\nAWS_REGION=${c.region}\nAWS_ACCESS_KEY_ID=${c.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${c.secretAccessKey}`);
     }
     case 'root-key': {
       if (rest[0] !== 'rotate') throw new CliError(`unknown root-key command ${rest[0] ?? ''}\n${USAGE}`);

@@ -29,6 +29,8 @@ async function main(argv: string[]): Promise<void> {
       audit: { type: 'boolean', default: false },
       history: { type: 'string' },
       'allow-downgrade': { type: 'boolean', default: false },
+      rotate: { type: 'boolean', default: false },
+      's3-port': { type: 'string' },
     },
   });
   await runCommand(positionals, values);

@@ -2,6 +2,7 @@ import { callPlatform, type PlinthEnv } from './abi.js';
 import { alarmClient, type AlarmClient } from './alarm/index.js';
 import { jobsClient, type JobsClient } from './jobs/index.js';
 import { keysClient, type KeysClient } from './keys/index.js';
+import { objectsClient, type ObjectsClient } from './objects/index.js';
 import { secretsClient, type SecretsClient } from './secrets/index.js';
 import { sqlClient, type SqlClient } from './sql/index.js';
 import { socketsClient, type SocketsClient } from './sockets/index.js';
@@ -20,6 +21,7 @@ export interface PlinthClient {
   readonly secrets: SecretsClient;
   readonly keys: KeysClient;
   readonly sql: SqlClient;
+  readonly objects: ObjectsClient;
   readonly sockets: SocketsClient;
   readonly alarm: AlarmClient;
   readonly jobs: JobsClient;
@@ -31,6 +33,7 @@ export function plinth(env: PlinthEnv): PlinthClient {
     secrets: secretsClient(env),
     keys: keysClient(env),
     sql: sqlClient(env),
+    objects: objectsClient(env),
     sockets: socketsClient(env),
     alarm: alarmClient(env),
     jobs: jobsClient(env),

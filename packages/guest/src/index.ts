@@ -6,6 +6,11 @@ export type { SecretsClient, SecretEntry, GetOrCreateSpec } from './secrets/inde
 export type { KeysClient, KeyInfo, PublicKeyForms } from './keys/index.js';
 export { PlinthDatabase, D1Database, D1PreparedStatement, SqlError } from './sql/index.js';
 export type { SqlClient, DatabaseInfo, DatabaseOptions, TransactionOptions, D1Result, D1Meta, D1ExecResult, SqlValue } from './sql/index.js';
+export { ObjectsError, DELETE_KEYS_COUNT_MAX } from './objects/index.js';
+export type {
+  ObjectsClient, ObjectsCredentials, ObjectsErrorCode, ObjectInfo, ObjectBody, ObjectBodyInit, BucketInfo, PutOptions, GetOptions, ObjectRange, OnlyIf,
+  ListOptions, ListResult, PresignOptions, PresignedUrl,
+} from './objects/index.js';
 export type { BytesLike } from './bytes.js';
 export type { SocketsClient, SocketInfo, SocketUser } from './sockets/index.js';
 export type { PlinthSocket, WebSocketHandlers } from './sockets/handlers.js';

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { EGRESS_HEADERS_MS_MAX, EGRESS_RESPONSE_BYTES_MAX } from './capabilities/egress/limits.js';
 import { UNIX_SOCKET_PATH_CHARS_MAX } from './runtime/limits.js';
 import { SOCKET_MESSAGE_BYTES_DEFAULT } from './capabilities/sockets/limits.js';
+import { parseS3Backend, type S3Backend } from './capabilities/objects/remote-blob-store.js';
 
 /** Parses settings once at start; the result is frozen (STYLE §7). */
 const settingsSchema = z.object({
@@ -27,6 +28,8 @@ const settingsSchema = z.object({
   socketMessageBytesMax: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(SOCKET_MESSAGE_BYTES_DEFAULT),
   // Five minutes: long enough for a migration of a large database, short enough that a hung one is noticed.
   afterUpdateTimeoutMs: z.coerce.number().int().min(100).max(3600_000).default(5 * 60_000),
+  s3Port: z.coerce.number().int().min(0).max(65535).optional(),
+  s3Backend: z.string().optional(),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -51,6 +54,10 @@ export interface Config {
   readonly socketMessageBytesMax: number;
   /** Time the new version's POST /after-update has before the update fails. */
   readonly afterUpdateTimeoutMs: number;
+  /** A second listener that answers the S3 API path-style for any Host (tools that address by IP). */
+  readonly s3Port: number | undefined;
+  /** An external S3 that stores object bytes instead of local files. */
+  readonly s3Backend: S3Backend | undefined;
 }
 
 const ENV_NAMES: Record<keyof Settings, string> = {
@@ -67,6 +74,8 @@ const ENV_NAMES: Record<keyof Settings, string> = {
   egressResponseBytesMax: 'PLINTH_EGRESS_RESPONSE_BYTES_MAX',
   socketMessageBytesMax: 'PLINTH_SOCKET_MESSAGE_BYTES_MAX',
   afterUpdateTimeoutMs: 'PLINTH_AFTER_UPDATE_TIMEOUT_MS',
+  s3Port: 'PLINTH_S3_PORT',
+  s3Backend: 'PLINTH_S3_BACKEND',
 };
 
 function isAddressOrRange(entry: string): boolean {
@@ -99,6 +108,12 @@ export function loadConfig(flags: Partial<Record<keyof Settings, string>>, env: 
     throw new ConfigError(`PLINTH_DATA: ${dataDir} is too long for app sockets (at most ${dataDir.length - (longestSocket.length - UNIX_SOCKET_PATH_CHARS_MAX)} characters here); choose a shorter folder`);
   }
   const baseUrl = new URL(s.baseUrl ?? `http://localhost:${s.port}`);
+  let s3Backend: S3Backend | undefined;
+  try {
+    s3Backend = s.s3Backend ? parseS3Backend(s.s3Backend) : undefined;
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
   return Object.freeze({
     port: s.port,
     listenHost: s.host,
@@ -114,6 +129,8 @@ export function loadConfig(flags: Partial<Record<keyof Settings, string>>, env: 
     egressResponseBytesMax: s.egressResponseBytesMax,
     socketMessageBytesMax: s.socketMessageBytesMax,
     afterUpdateTimeoutMs: s.afterUpdateTimeoutMs,
+    s3Port: s.s3Port,
+    s3Backend,
   });
 }
 

@@ -10,6 +10,7 @@ import { createEgress } from './capabilities/egress/index.js';
 import { createAlarmCapability, createAlarms } from './capabilities/alarms/index.js';
 import { createInfoCapability } from './capabilities/info/index.js';
 import { createKeysCapability, createKeysService } from './capabilities/keys/index.js';
+import { createLocalBlobStore, createObjects, createRemoteBlobStore } from './capabilities/objects/index.js';
 import { createSecretsCapability, createSecretsService } from './capabilities/secrets/index.js';
 import { createSqlCapability, createSqlService } from './capabilities/sql/index.js';
 import { createSocketsCapability, createSocketsService } from './capabilities/sockets/index.js';
@@ -19,7 +20,7 @@ import { createAdminApi } from './http/admin-api.js';
 import { createAppProxy } from './http/app-proxy.js';
 import { createClientIpResolver } from './http/client-ip.js';
 import { createConsole } from './http/console.js';
-import { createFrontDoor } from './http/front-door.js';
+import { createFrontDoor, createS3Door } from './http/front-door.js';
 import { loadIdentitySigner } from './identity/identity-signer.js';
 import { LOGIN_LINK_MS } from './identity/limits.js';
 import { createIdentityRoutes } from './identity/routes.js';
@@ -78,8 +79,15 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
     messageBytesMax: config.socketMessageBytesMax, log, now,
     event: (appId, text) => logs.append(appId, 'platform', text),
   });
+  const objectsDirOf = (appId: string) => join(appPaths(config.dataDir, appId).data, 'objects');
+  const objects = createObjects({
+    db, keyring, objectsDirOf, now, appExists: (appId) => registry.get(appId) !== undefined,
+    blobs: config.s3Backend ? createRemoteBlobStore(config.s3Backend, join(config.dataDir, 'spool')) : createLocalBlobStore(objectsDirOf),
+    endpoint: new URL(`${config.baseUrl.protocol}//s3.${config.baseHost}`),
+    onBug: (appId, error) => log.error({ err: error, appId }, 'objects: unexpected error'),
+  });
   const alarms = createAlarms({ db, now, callApp: (appId, path, body, timeoutMs) => supervisor.call(appId, path, body, timeoutMs), event: (appId, text) => logs.append(appId, 'platform', text) });
-  const capabilities = [info, createSecretsCapability(secrets), createKeysCapability(keys), createSqlCapability(sql), createSocketsCapability(sockets), createAlarmCapability(alarms)];
+  const capabilities = [info, createSecretsCapability(secrets), createKeysCapability(keys), createSqlCapability(sql), createSocketsCapability(sockets), createAlarmCapability(alarms), objects.capability];
   const platformApi = createPlatformApi(
     capabilities,
     (appId, error) => log.error({ err: error, appId }, 'platform API bug'),
@@ -105,6 +113,7 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
       sockets.closeApp(appId, 1001, 'app uninstalled');
       alarms.delete(appId);
       sql.removeApp(appId);
+      objects.removeApp(appId, keepData).catch((error: unknown) => log.error({ err: error, appId }, 'objects: removing the app\'s objects failed'));
       if (keepData) return;
       secrets.removeApp(appId);
       keys.removeApp(appId);
@@ -119,10 +128,11 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   for (const failure of await installer.loadAll()) log.error(failure, 'an installed app could not be loaded; it answers 404 until `plinth uninstall <app> --keep-data` and a fresh install');
 
   const identity = createIdentityRoutes({ users, sessions, signer, baseUrl: config.baseUrl, appName: (id) => registry.get(id)?.name });
-  const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, updater, registry, egress, sockets, alarms, keys, keyring, supervisor, users, sessions, logs, appUrl });
+  const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, updater, registry, egress, sockets, alarms, keys, objects, keyring, supervisor, users, sessions, logs, appUrl });
   const frontDoor = createFrontDoor({
     baseHost: config.baseHost, log, appExists: (id) => supervisor.has(id),
     console: createConsole({ identity, admin, registry, appUrl }),
+    s3: objects.handleEndpoint,
     ...appRoutes(createAppProxy({
       supervisor, sessions, users, signer, sockets, baseUrl: config.baseUrl, clientIp: createClientIpResolver(config.trustedProxies),
       assets: createAssetServer({ event: (appId, text) => logs.append(appId, 'platform', text) }),
@@ -130,13 +140,16 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   });
   const port = await frontDoor.listen(config.port, config.listenHost);
   platformPorts.add(port);
+  const s3Door = config.s3Port === undefined ? undefined : createS3Door(objects.handleEndpoint, log);
+  const s3Port = await s3Door?.listen(config.s3Port!, config.listenHost);
+  if (s3Port !== undefined) platformPorts.add(s3Port);
   alarms.start();
   const purgeTimer = setInterval(() => sessions.purgeExpired(), SESSION_PURGE_MS);
   purgeTimer.unref();
   log.info({ port, baseUrl: config.baseUrl.origin, isolation, data: config.dataDir }, 'plinth is serving');
 
   return {
-    port, firstStart, installer, registry, users, supervisor,
+    port, s3Port, firstStart, installer, registry, users, supervisor,
     /** A single-use link that signs the first admin in; created with that admin on first start. */
     async adminSignInLink(): Promise<string> {
       let admin = users.findByEmail(FIRST_ADMIN_EMAIL);
@@ -152,9 +165,10 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
       clearInterval(purgeTimer);
       sockets.closeAll();
       alarms.stop();
-      await frontDoor.close(SHUTDOWN_DRAIN_MS);
+      await Promise.all([frontDoor.close(SHUTDOWN_DRAIN_MS), s3Door?.close(SHUTDOWN_DRAIN_MS)]);
       await supervisor.stopAll();
       await sql.stop();
+      objects.close();
       keys.flushAudit();
       db.close();
     },

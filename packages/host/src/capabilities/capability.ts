@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Slot } from '../runtime/supervisor.js';
 import type { Result } from '../support/result.js';
 
@@ -24,4 +25,9 @@ export type RouteHandler = (call: PlatformCall) => Promise<Result<unknown>> | Re
 export interface Capability {
   readonly name: string;
   readonly routes: Readonly<Record<string, RouteHandler>>;
+  /** Streamed calls under this path prefix (object bodies), handled before JSON parsing and its size cap. */
+  readonly stream?: {
+    readonly prefix: string;
+    readonly handle: (appId: string, req: IncomingMessage, res: ServerResponse, rest: string) => Promise<void>;
+  };
 }

@@ -7,6 +7,7 @@ import type { EgressProxy } from '../capabilities/egress/index.js';
 import type { SocketsService } from '../capabilities/sockets/index.js';
 import type { Alarms } from '../capabilities/alarms/index.js';
 import type { KeysService } from '../capabilities/keys/index.js';
+import type { Objects } from '../capabilities/objects/index.js';
 import { AUDIT_PAGE_ROWS_MAX } from '../capabilities/keys/limits.js';
 import { RootKeyError, type Keyring } from '../keyring/keyring.js';
 import type { Installer } from '../apps/installer.js';
@@ -34,6 +35,7 @@ export interface AdminApiDeps {
   readonly sockets: Pick<SocketsService, 'stats'>;
   readonly alarms: Pick<Alarms, 'get'>;
   readonly keys: KeysService;
+  readonly objects: Pick<Objects, 'credentials' | 'rotateCredentials' | 'usage'>;
   readonly keyring: Keyring;
   readonly supervisor: Supervisor;
   readonly users: UserStore;
@@ -129,6 +131,15 @@ export function createAdminApi(deps: AdminApiDeps) {
         const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? AUDIT_PAGE_ROWS_MAX) || AUDIT_PAGE_ROWS_MAX, 1), AUDIT_PAGE_ROWS_MAX);
         return sendJson(res, 200, { audit: deps.keys.audit(id!, limit) });
       }
+      case 'GET apps/:id/objects':
+        if (!deps.registry.get(id!)) return sendError(res, appNotFound(id!));
+        return sendJson(res, 200, deps.objects.usage(id!));
+      case 'GET apps/:id/objects-credentials':
+        if (!deps.registry.get(id!)) return sendError(res, appNotFound(id!));
+        return sendJson(res, 200, deps.objects.credentials(id!));
+      case 'POST apps/:id/objects-credentials':
+        if (!deps.registry.get(id!)) return sendError(res, appNotFound(id!));
+        return sendJson(res, 200, deps.objects.rotateCredentials(id!));
       case 'POST root-key-rotations': {
         try {
           return sendJson(res, 200, deps.keyring.rotateRootKey());

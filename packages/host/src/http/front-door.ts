@@ -14,18 +14,60 @@ export interface FrontDoorDeps {
   readonly app: (req: IncomingMessage, res: ServerResponse, appId: string) => Promise<void>;
   readonly appExists: (appId: string) => boolean;
   readonly appUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer, appId: string) => Promise<void>;
+  /** The S3 endpoint at `s3.<baseHost>`; `<bucket>.s3.<baseHost>` passes the bucket (virtual-hosted style). */
+  readonly s3: (req: IncomingMessage, res: ServerResponse, virtualBucket: string | undefined) => Promise<void>;
   readonly log: Logger;
+}
+
+/** Listening and draining, shared by the front door and the S3 port. */
+function lifecycle(server: Server) {
+  return {
+    listen(port: number, host: string): Promise<number> {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject).listen(port, host, () => {
+          const address = server.address();
+          resolve(typeof address === 'object' && address ? address.port : port);
+        });
+      });
+    },
+    /** Stops accepting, lets in-flight requests finish for up to `drainMs`, then closes what is left. */
+    async close(drainMs: number): Promise<void> {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = setTimeout(() => server.closeAllConnections(), drainMs);
+      await closed;
+      clearTimeout(deadline);
+    },
+  };
+}
+
+// Object uploads may take longer than Node's 5-minute default for a whole request; headersTimeout still bounds slow headers.
+const SERVER_OPTIONS = { keepAliveTimeout: 5_000, requestTimeout: 0 };
+
+/** `--s3-port`: the S3 API path-style for any Host, for tools that address the server by IP. */
+export function createS3Door(handle: FrontDoorDeps['s3'], log: Logger) {
+  const server = createServer(SERVER_OPTIONS, (req, res) => {
+    handle(req, res, undefined).catch((error: unknown) => {
+      log.error({ err: error, url: req.url }, 's3 port: unhandled error');
+      res.destroy();
+    });
+  });
+  return { server, ...lifecycle(server) };
 }
 
 
 /** Routes by Host: the console on the base host, each app on its own subdomain, a 404 page for the rest. */
 export function createFrontDoor(deps: FrontDoorDeps) {
   const appSuffix = `.${deps.baseHost}`;
+  const s3Host = `s3.${deps.baseHost}`;
+  const s3Suffix = `.${s3Host}`;
   const inFlight = new Set<ServerResponse>();
 
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const host = (req.headers.host ?? '').toLowerCase();
     if (host === deps.baseHost) return deps.console(req, res);
+    if (host === s3Host) return deps.s3(req, res, undefined);
+    if (host.endsWith(s3Suffix)) return deps.s3(req, res, host.slice(0, -s3Suffix.length));
     const appId = appOf(host);
     if (appId) return deps.app(req, res, appId);
     if (wantsHtml(req)) return sendHtml(res, 404, notFoundPage(host));
@@ -39,7 +81,7 @@ export function createFrontDoor(deps: FrontDoorDeps) {
     return APP_ID_PATTERN.test(label) && deps.appExists(label) ? label : undefined;
   }
 
-  const server: Server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+  const server: Server = createServer(SERVER_OPTIONS, (req, res) => {
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
     dispatch(req, res).catch((error: unknown) => {
@@ -61,22 +103,7 @@ export function createFrontDoor(deps: FrontDoorDeps) {
 
   return {
     server,
-    listen(port: number, host: string): Promise<number> {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject).listen(port, host, () => {
-          const address = server.address();
-          resolve(typeof address === 'object' && address ? address.port : port);
-        });
-      });
-    },
-    /** Stops accepting, lets in-flight requests finish for up to `drainMs`, then closes what is left. */
-    async close(drainMs: number): Promise<void> {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const deadline = setTimeout(() => server.closeAllConnections(), drainMs);
-      await closed;
-      clearTimeout(deadline);
-    },
+    ...lifecycle(server),
     inFlightCount: () => inFlight.size,
   };
 }

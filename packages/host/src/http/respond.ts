@@ -70,6 +70,15 @@ const STATUS_BY_CODE: Record<string, number> = {
   'update.after_update_failed': 409,
   'update.snapshot_failed': 500,
   'update.nothing_to_roll_back': 409,
+  'objects.no_such_bucket': 404,
+  'objects.no_such_key': 404,
+  'objects.no_such_upload': 404,
+  'objects.bucket_not_empty': 409,
+  'objects.bucket_already_owned_by_you': 409,
+  'objects.precondition_failed': 412,
+  'objects.invalid_range': 416,
+  'objects.not_implemented': 501,
+  'objects.internal_error': 500,
 };
 
 export function statusFor(code: string): number {

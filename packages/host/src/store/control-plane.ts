@@ -100,6 +100,13 @@ const MIGRATIONS: readonly string[] = [
      finished_at INTEGER
    );
    CREATE INDEX app_updates_app ON app_updates(app_id, started_at);`,
+  // Each app's S3 access key; the secret is sealed under the app's data key (capabilities/objects).
+  `CREATE TABLE object_credentials (
+     app_id TEXT PRIMARY KEY,
+     access_key_id TEXT NOT NULL UNIQUE,
+     sealed_secret BLOB NOT NULL,
+     created_at INTEGER NOT NULL
+   );`,
 ];
 
 export function openControlPlane(path: string): ControlPlane {

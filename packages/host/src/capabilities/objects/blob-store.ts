@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, readdirSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, type Writable } from 'node:stream';
+
+/**
+ * Where object bytes live. Blobs are immutable and named by random ids, never by object keys,
+ * so no key can reach the file system. Metadata (in SQLite) points at blobs; a blob is written
+ * and made durable before any metadata refers to it.
+ */
+export interface BlobStore {
+  /** Streams a new blob: `fill` pipes the body into the sink. Resolves with its id once the bytes are durable. */
+  write(appId: string, fill: (sink: Writable) => Promise<void>): Promise<string>;
+  /** Bytes `start` to `end` inclusive. */
+  read(appId: string, id: string, start: number, end: number): Promise<Readable>;
+  remove(appId: string, ids: readonly string[]): Promise<void>;
+  /** Deletes what a crash between write and commit left behind: blobs `isReferenced` does not know. */
+  sweep(appId: string, isReferenced: (id: string) => boolean): Promise<number>;
+  removeApp(appId: string): Promise<void>;
+}
+
+export const newBlobId = () => randomBytes(16).toString('hex');
+
+async function fsyncDirectory(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Blobs as files under `<app data>/objects/blobs`, written through `tmp/`, fsynced, then renamed. */
+export function createLocalBlobStore(objectsDirOf: (appId: string) => string): BlobStore {
+  const dirs = (appId: string) => {
+    const root = objectsDirOf(appId);
+    return { blobs: join(root, 'blobs'), tmp: join(root, 'tmp') };
+  };
+  const ready = new Set<string>();
+  const ensure = (appId: string) => {
+    const d = dirs(appId);
+    if (!ready.has(appId)) {
+      mkdirSync(d.blobs, { recursive: true, mode: 0o700 });
+      mkdirSync(d.tmp, { recursive: true, mode: 0o700 });
+      ready.add(appId);
+    }
+    return d;
+  };
+
+  return {
+    async write(appId, fill) {
+      const d = ensure(appId);
+      const id = newBlobId();
+      const tmp = join(d.tmp, id);
+      try {
+        // flush: fsync before close, and the stream's finish waits for the close.
+        await fill(createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true }));
+        await rename(tmp, join(d.blobs, id));
+        await fsyncDirectory(d.blobs);
+        return id;
+      } catch (error) {
+        await rm(tmp, { force: true });
+        throw error;
+      }
+    },
+    async read(appId, id, start, end) {
+      if (end < start) return Readable.from([]);
+      return createReadStream(join(dirs(appId).blobs, id), { start, end, highWaterMark: 256 * 1024 });
+    },
+    async remove(appId, ids) {
+      const d = dirs(appId);
+      await Promise.all(ids.map((id) => rm(join(d.blobs, id), { force: true })));
+    },
+    async sweep(appId, isReferenced) {
+      const d = ensure(appId);
+      // Listed synchronously, before any write of this process can start, so only leftovers are seen.
+      const leftovers = [...readdirSync(d.tmp).map((name) => join(d.tmp, name)), ...readdirSync(d.blobs).filter((id) => !isReferenced(id)).map((id) => join(d.blobs, id))];
+      await Promise.all(leftovers.map((path) => rm(path, { force: true })));
+      return leftovers.length;
+    },
+    async removeApp(appId) {
+      ready.delete(appId);
+      const d = dirs(appId);
+      await Promise.all([rm(d.blobs, { recursive: true, force: true }), rm(d.tmp, { recursive: true, force: true })]);
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import type { Keyring } from '../../keyring/keyring.js';
+import type { ControlPlane } from '../../store/control-plane.js';
+import { fail, ok, type Result } from '../../support/result.js';
+import type { Capability, PlatformCall } from '../capability.js';
+import { parseBody } from '../parse-body.js';
+import type { BlobStore } from './blob-store.js';
+import { createCredentialStore } from './credentials.js';
+import { abiCode, S3Error } from './errors.js';
+import { LIST_KEYS_MAX, OBJECTS_REGION, PRESIGN_SECONDS_DEFAULT, PRESIGN_SECONDS_MAX } from './limits.js';
+import { presignUrl } from './presign.js';
+import { createS3Api } from './s3-api.js';
+import { checkKey, createObjectsService } from './service.js';
+
+export { createLocalBlobStore, type BlobStore } from './blob-store.js';
+export { createRemoteBlobStore, parseS3Backend } from './remote-blob-store.js';
+
+export interface ObjectsDeps {
+  readonly db: ControlPlane;
+  readonly keyring: Keyring;
+  readonly blobs: BlobStore;
+  readonly objectsDirOf: (appId: string) => string;
+  /** Where S3 clients reach the store: `http://s3.<base host>`. */
+  readonly endpoint: URL;
+  readonly now: () => number;
+  /** Credentials of an app uninstalled with --keep-data stay stored but stop working. */
+  readonly appExists: (appId: string) => boolean;
+  readonly onBug: (appId: string | undefined, error: unknown) => void;
+}
+
+/** Runs a service call, turning S3Error into the ABI's `objects.*` error. */
+function attempt<T>(fn: () => T): Result<T> {
+  try {
+    return ok(fn());
+  } catch (error) {
+    if (error instanceof S3Error) return fail(abiCode(error.code), error.message);
+    throw error;
+  }
+}
+
+const presignSchema = z.object({
+  key: z.string().min(1),
+  method: z.enum(['GET', 'PUT', 'HEAD', 'DELETE']),
+  expiresIn: z.number().int().min(1).max(PRESIGN_SECONDS_MAX).default(PRESIGN_SECONDS_DEFAULT),
+  contentType: z.string().min(1).max(256).optional(),
+  contentLength: z.number().int().min(0).optional(),
+}).strict();
+const deleteSchema = z.object({ keys: z.array(z.string().min(1)).min(1).max(LIST_KEYS_MAX) }).strict();
+
+/** The S3-compatible object store: the endpoint, the ABI and the per-app credentials (CONTRACT §1, §5). */
+export function createObjects(deps: ObjectsDeps) {
+  const credentials = createCredentialStore(deps.db, deps.keyring, deps.now);
+  const service = createObjectsService({ objectsDirOf: deps.objectsDirOf, blobs: deps.blobs, now: deps.now, onError: deps.onBug });
+  const lookup = (accessKeyId: string) => {
+    const found = credentials.lookup(accessKeyId);
+    return found && deps.appExists(found.appId) ? found : undefined;
+  };
+  const s3 = createS3Api({ service, lookup, region: OBJECTS_REGION, now: deps.now, onBug: (error) => deps.onBug(undefined, error) });
+  const bucket = (call: PlatformCall) => call.params.bucket ?? '';
+  const credentialsFor = (appId: string) => ({ endpoint: deps.endpoint.origin, region: OBJECTS_REGION, ...credentials.getOrCreate(appId) });
+
+  const capability = {
+    name: 'objects',
+    routes: {
+      'GET /v1/objects/credentials': (call) => ok(credentialsFor(call.appId)),
+      'GET /v1/objects/buckets': (call) => attempt(() => ({ buckets: service.listBuckets(call.appId).map((b) => ({ name: b.name, created: new Date(b.created).toISOString() })) })),
+      'PUT /v1/objects/buckets/:bucket': (call) => attempt(() => (service.createBucket(call.appId, bucket(call)), { name: bucket(call) })),
+      'DELETE /v1/objects/buckets/:bucket': (call) => attempt(() => (service.deleteBucket(call.appId, bucket(call)), {})),
+      'GET /v1/objects/buckets/:bucket/objects': (call) => attempt(() => {
+        const q = call.url.searchParams;
+        const limit = Math.min(Math.max(Number(q.get('limit') ?? LIST_KEYS_MAX) || LIST_KEYS_MAX, 1), LIST_KEYS_MAX);
+        const cursor = q.get('cursor');
+        const listing = service.list(call.appId, bucket(call), {
+          prefix: q.get('prefix') ?? '', delimiter: q.get('delimiter') ?? '', maxKeys: limit,
+          after: cursor ? Buffer.from(cursor, 'base64url').toString('utf8') : (q.get('startAfter') ?? ''),
+        });
+        return {
+          objects: listing.objects.map((o) => ({ key: o.key, size: o.size, etag: o.etag, uploaded: new Date(o.lastModified).toISOString() })),
+          prefixes: listing.commonPrefixes, truncated: listing.truncated,
+          ...(listing.truncated && listing.last !== undefined ? { cursor: Buffer.from(listing.last).toString('base64url') } : {}),
+        };
+      }),
+      'POST /v1/objects/buckets/:bucket/delete': (call) => {
+        const body = parseBody(call, deleteSchema);
+        if (!body.ok) return body;
+        return attempt(() => {
+          for (const key of body.value.keys) service.delete(call.appId, bucket(call), key);
+          return { deleted: body.value.keys };
+        });
+      },
+      'POST /v1/objects/buckets/:bucket/presign': async (call) => {
+        const body = parseBody(call, presignSchema);
+        if (!body.ok) return body;
+        const checked = attempt(() => {
+          service.checkBucket(call.appId, bucket(call));
+          checkKey(body.value.key);
+        });
+        if (!checked.ok) return checked;
+        const signingDate = new Date(deps.now());
+        const url = await presignUrl({
+          endpoint: deps.endpoint, region: OBJECTS_REGION, credentials: credentials.getOrCreate(call.appId), bucket: bucket(call), signingDate,
+          key: body.value.key, method: body.value.method, expiresIn: body.value.expiresIn,
+          ...(body.value.contentType !== undefined ? { contentType: body.value.contentType } : {}),
+          ...(body.value.contentLength !== undefined ? { contentLength: body.value.contentLength } : {}),
+        });
+        return ok({ url, expiresAt: new Date(signingDate.getTime() + body.value.expiresIn * 1000).toISOString() });
+      },
+    },
+    stream: { prefix: '/v1/objects/s3', handle: s3.handleAbi },
+  } satisfies Capability;
+
+  return {
+    capability,
+    handleEndpoint: s3.handleEndpoint,
+    credentials: credentialsFor,
+    rotateCredentials: (appId: string) => ({ endpoint: deps.endpoint.origin, region: OBJECTS_REGION, ...credentials.rotate(appId) }),
+    usage: service.usage,
+    async removeApp(appId: string, keepData: boolean): Promise<void> {
+      if (keepData) return;
+      credentials.removeApp(appId);
+      await service.removeApp(appId);
+    },
+    close: service.close,
+  };
+}
+export type Objects = ReturnType<typeof createObjects>;

@@ -1,0 +1,549 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { AwsChunkedDecoder } from './aws-chunked.js';
+import { CHECKSUM_ALGORITHMS, checksumAlgorithm, Digester, type ChecksumAlgorithm, type Digests } from './checksums.js';
+import { newRequestId, S3_NAMESPACE, S3Error, sendS3Error, sendXml, type ErrorStyle } from './errors.js';
+import { LIST_KEYS_MAX, METADATA_BYTES_MAX, OBJECT_PUT_BYTES_MAX, PART_BYTES_MAX, XML_BODY_BYTES_MAX } from './limits.js';
+import type { StandardHeaders, StoredObject } from './object-index.js';
+import { etagListMatches, unquote, type Fill, type ObjectsService } from './service.js';
+import { authenticate, parseQuery, type AppCredential, type PayloadMode } from './sigv4.js';
+
+/** Subresources and headers of S3 features outside the portable subset: 501 NotImplemented. */
+const UNSUPPORTED_SUBRESOURCES = [
+  'acl', 'policy', 'policyStatus', 'versioning', 'versions', 'versionId', 'object-lock', 'retention', 'legal-hold', 'tagging', 'encryption',
+  'lifecycle', 'cors', 'website', 'logging', 'notification', 'replication', 'accelerate', 'requestPayment', 'ownershipControls',
+  'publicAccessBlock', 'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'torrent', 'restore', 'select', 'attributes', 'session',
+] as const;
+const STANDARD_HEADERS: readonly [keyof StandardHeaders, string][] = [
+  ['contentType', 'content-type'], ['cacheControl', 'cache-control'], ['contentDisposition', 'content-disposition'],
+  ['contentEncoding', 'content-encoding'], ['contentLanguage', 'content-language'], ['expires', 'expires'],
+];
+/** GET may override response headers through these (S3), which presigned downloads use. */
+const RESPONSE_OVERRIDES: readonly [string, string][] = [
+  ['response-content-type', 'content-type'], ['response-content-language', 'content-language'], ['response-expires', 'expires'],
+  ['response-cache-control', 'cache-control'], ['response-content-disposition', 'content-disposition'], ['response-content-encoding', 'content-encoding'],
+];
+const EXPOSED_HEADERS = ['etag', 'last-modified', 'content-range', 'x-amz-request-id', 'x-amz-version-id', 'x-amz-delete-marker', ...CHECKSUM_ALGORITHMS.map((a) => `x-amz-checksum-${a}`)].join(', ');
+
+const xmlParser = new XMLParser({ isArray: (name) => name === 'Part' || name === 'Object', parseTagValue: false, trimValues: true });
+
+interface Context {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly appId: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly query: Record<string, string | string[]>;
+  readonly payload: PayloadMode;
+}
+
+export interface S3ApiDeps {
+  readonly service: ObjectsService;
+  readonly lookup: (accessKeyId: string) => AppCredential | undefined;
+  readonly region: string;
+  readonly now: () => number;
+  readonly onBug: (error: unknown) => void;
+}
+
+const header = (req: IncomingMessage, name: string): string | undefined => {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+};
+const httpDate = (ms: number) => new Date(ms).toUTCString();
+const isoDate = (ms: number) => new Date(ms).toISOString();
+const quoted = (etag: string) => `"${etag}"`;
+/** HTTP dates have whole seconds; conditional requests compare at that precision. */
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+function splitPath(rawPath: string, virtualBucket: string | undefined): { bucket: string; key: string } {
+  const decode = (text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      throw new S3Error('InvalidURI', 'Couldn\'t parse the specified URI: malformed percent-encoding');
+    }
+  };
+  if (virtualBucket !== undefined) return { bucket: virtualBucket, key: decode(rawPath.slice(1)) };
+  const rest = rawPath.slice(1);
+  const slash = rest.indexOf('/');
+  return slash < 0 ? { bucket: decode(rest), key: '' } : { bucket: decode(rest.slice(0, slash)), key: decode(rest.slice(slash + 1)) };
+}
+
+function queryText(query: Context['query'], name: string): string | undefined {
+  const value = query[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function intParam(query: Context['query'], name: string, fallback: number, max: number): number {
+  const text = queryText(query, name);
+  if (text === undefined || text === '') return fallback;
+  if (!/^\d{1,10}$/.test(text)) throw new S3Error('InvalidArgument', `${name} must be a non-negative integer (got ${JSON.stringify(text.slice(0, 40))})`);
+  return Math.min(Number(text), max);
+}
+
+function standardHeaders(req: IncomingMessage): StandardHeaders {
+  const out: Record<string, string> = {};
+  for (const [field, name] of STANDARD_HEADERS) {
+    let value = header(req, name);
+    // aws-chunked describes the transfer, not the object (S3 drops it).
+    if (name === 'content-encoding' && value) value = value.split(',').map((v) => v.trim()).filter((v) => v && v !== 'aws-chunked').join(', ');
+    if (value) out[field] = value;
+  }
+  return out;
+}
+
+function userMetadata(req: IncomingMessage): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  let bytes = 0;
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
+    const text = Array.isArray(value) ? value.join(',') : value;
+    metadata[name.slice('x-amz-meta-'.length)] = text;
+    bytes += name.length - 'x-amz-meta-'.length + Buffer.byteLength(text);
+  }
+  if (bytes > METADATA_BYTES_MAX) throw new S3Error('MetadataTooLarge', `Your metadata headers exceed the maximum allowed metadata size of ${METADATA_BYTES_MAX} bytes`);
+  return metadata;
+}
+
+function objectHeaders(object: StoredObject): Record<string, string> {
+  const out: Record<string, string> = {
+    etag: quoted(object.etag), 'last-modified': httpDate(object.lastModified), 'accept-ranges': 'bytes',
+    'content-type': object.headers.contentType ?? 'application/octet-stream',
+  };
+  for (const [field, name] of STANDARD_HEADERS) if (object.headers[field] && field !== 'contentType') out[name] = object.headers[field]!;
+  for (const [name, value] of Object.entries(object.metadata)) out[`x-amz-meta-${name}`] = value;
+  if (object.blobs.length > 1) out['x-amz-mp-parts-count'] = String(object.blobs.length);
+  return out;
+}
+
+/** RFC 9110 evaluation order, as S3 applies it to GET and HEAD. */
+function evaluateConditions(req: IncomingMessage, object: StoredObject): 'ok' | 'not-modified' {
+  const ifMatch = header(req, 'if-match');
+  const ifNoneMatch = header(req, 'if-none-match');
+  const ifModifiedSince = Date.parse(header(req, 'if-modified-since') ?? '');
+  const ifUnmodifiedSince = Date.parse(header(req, 'if-unmodified-since') ?? '');
+  const modified = seconds(object.lastModified);
+  if (ifMatch !== undefined) {
+    if (!etagListMatches(ifMatch, object.etag)) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+  } else if (!Number.isNaN(ifUnmodifiedSince) && modified > seconds(ifUnmodifiedSince)) {
+    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Unmodified-Since' });
+  }
+  if (ifNoneMatch !== undefined) return etagListMatches(ifNoneMatch, object.etag) ? 'not-modified' : 'ok';
+  if (!Number.isNaN(ifModifiedSince) && modified <= seconds(ifModifiedSince)) return 'not-modified';
+  return 'ok';
+}
+
+/** `bytes=a-b`, `bytes=a-`, `bytes=-n`; undefined when absent or not a single byte range (S3 then sends it all). */
+export function parseRange(value: string | undefined, size: number): { start: number; end: number } | undefined {
+  const m = value ? /^bytes=(\d*)-(\d*)$/.exec(value.trim()) : null;
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) throw new S3Error('InvalidRange', 'The requested range is not satisfiable', { RangeRequested: value!, ActualObjectSize: String(size) });
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== '' && Number(m[2]) < start) return undefined;
+  }
+  if (start >= size) throw new S3Error('InvalidRange', 'The requested range is not satisfiable', { RangeRequested: value!, ActualObjectSize: String(size) });
+  return { start, end };
+}
+
+export function createS3Api(deps: S3ApiDeps) {
+  const { service } = deps;
+
+  /** Streams the request body through aws-chunked decoding and the digests into `sink`, then checks every digest sent. */
+  async function receive(ctx: Context, sink: Writable, sizeMax: number, defaultAlgorithm?: ChecksumAlgorithm): Promise<Digests> {
+    const { req, payload } = ctx;
+    const trailerName = header(req, 'x-amz-trailer')?.trim().toLowerCase();
+    const named = CHECKSUM_ALGORITHMS.find((a) => header(req, `x-amz-checksum-${a}`) !== undefined);
+    const fromTrailer = trailerName?.startsWith('x-amz-checksum-') ? trailerName.slice('x-amz-checksum-'.length) : undefined;
+    const algorithm = named ?? checksumAlgorithm(fromTrailer) ?? checksumAlgorithm(header(req, 'x-amz-sdk-checksum-algorithm')) ?? defaultAlgorithm;
+    const chunked = payload.kind === 'chunked-signed' || payload.kind === 'chunked-unsigned-trailer';
+    const decoder = chunked ? new AwsChunkedDecoder(payload.kind === 'chunked-signed' ? payload.chain : undefined, payload.kind === 'chunked-signed' && payload.trailer) : undefined;
+    const digester = new Digester({ sizeMax, sha256: payload.kind === 'sha256', ...(algorithm ? { algorithm } : {}) });
+    try {
+      await (decoder ? pipeline(req, decoder, digester, sink) : pipeline(req, digester, sink));
+    } catch (error) {
+      if (error instanceof S3Error) throw error;
+      throw new S3Error('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header');
+    }
+    const digests = digester.digests();
+    const decodedLength = header(req, 'x-amz-decoded-content-length');
+    if (decoder && decodedLength !== undefined && Number(decodedLength) !== digests.size) throw new S3Error('IncompleteBody', `the decoded body has ${digests.size} bytes, not the ${decodedLength} declared in x-amz-decoded-content-length`);
+    const md5 = header(req, 'content-md5');
+    if (md5 !== undefined && md5 !== digests.md5.toString('base64')) throw new S3Error(/^[A-Za-z0-9+/]{22}==$/.test(md5) ? 'BadDigest' : 'InvalidDigest', 'The Content-MD5 you specified did not match what we received.');
+    if (payload.kind === 'sha256' && payload.hex !== digests.sha256Hex) throw new S3Error('XAmzContentSHA256Mismatch', 'The provided \'x-amz-content-sha256\' header does not match what was computed.');
+    if (algorithm && digests.checksum) {
+      const sent = header(req, `x-amz-checksum-${algorithm}`) ?? decoder?.trailers[`x-amz-checksum-${algorithm}`];
+      if (trailerName && decoder && sent === undefined) throw new S3Error('InvalidRequest', `the trailer ${trailerName} was announced but not sent`);
+      if (sent !== undefined && sent !== digests.checksum.value) throw new S3Error('BadDigest', `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
+    }
+    return digests;
+  }
+
+  async function receiveXml(ctx: Context): Promise<Record<string, unknown>> {
+    const chunks: Buffer[] = [];
+    await receive(ctx, new Writable({ write(chunk: Buffer, _e, done) { chunks.push(chunk); done(); } }), XML_BODY_BYTES_MAX);
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (XMLValidator.validate(text) !== true) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+    return xmlParser.parse(text) as Record<string, unknown>;
+  }
+
+  function checksumHeaders(object: { checksum?: StoredObject['checksum'] } | { checksum?: string; algorithm?: ChecksumAlgorithm }): Record<string, string> {
+    const c = object.checksum;
+    if (!c) return {};
+    if (typeof c === 'string') return 'algorithm' in object && object.algorithm ? { [`x-amz-checksum-${object.algorithm}`]: c } : {};
+    return { [`x-amz-checksum-${c.algorithm}`]: c.value, 'x-amz-checksum-type': c.type };
+  }
+
+  function conditionFromHeaders(req: IncomingMessage) {
+    const ifMatch = header(req, 'if-match');
+    const ifNoneMatch = header(req, 'if-none-match');
+    return { ...(ifMatch ? { ifMatch } : {}), ...(ifNoneMatch ? { ifNoneMatch } : {}) };
+  }
+
+  function bodyFill(ctx: Context, sizeMax: number, defaultAlgorithm?: ChecksumAlgorithm): Fill {
+    const declared = Number(header(ctx.req, 'x-amz-decoded-content-length') ?? header(ctx.req, 'content-length') ?? 0);
+    if (declared > sizeMax) throw new S3Error('EntityTooLarge', `Your proposed upload exceeds the maximum allowed size of ${sizeMax} bytes`);
+    return (sink) => receive(ctx, sink, sizeMax, defaultAlgorithm);
+  }
+
+  /** `x-amz-copy-source: /bucket/key` (URL-encoded), with its conditions; the source must be the app's own. */
+  function copySource(ctx: Context): StoredObject {
+    const raw = header(ctx.req, 'x-amz-copy-source') ?? '';
+    const path = raw.split('?')[0]!;
+    const { bucket, key } = splitPath(path.startsWith('/') ? path : `/${path}`, undefined);
+    if (!bucket || !key) throw new S3Error('InvalidArgument', 'x-amz-copy-source must name a bucket and a key: /bucket/key');
+    const source = service.head(ctx.appId, bucket, key);
+    const h = (name: string) => header(ctx.req, `x-amz-copy-source-${name}`);
+    const failed = (name: string) => new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: `x-amz-copy-source-${name}` });
+    const modified = seconds(source.lastModified);
+    const ifMatch = h('if-match');
+    const ifUnmodifiedSince = Date.parse(h('if-unmodified-since') ?? '');
+    const ifModifiedSince = Date.parse(h('if-modified-since') ?? '');
+    if (ifMatch !== undefined && !etagListMatches(ifMatch, source.etag)) throw failed('if-match');
+    if (ifMatch === undefined && !Number.isNaN(ifUnmodifiedSince) && modified > seconds(ifUnmodifiedSince)) throw failed('if-unmodified-since');
+    const ifNoneMatch = h('if-none-match');
+    if (ifNoneMatch !== undefined && etagListMatches(ifNoneMatch, source.etag)) throw failed('if-none-match');
+    if (ifNoneMatch === undefined && !Number.isNaN(ifModifiedSince) && modified <= seconds(ifModifiedSince)) throw failed('if-modified-since');
+    return source;
+  }
+
+  function copyFill(ctx: Context, source: StoredObject, start: number, end: number, algorithm: ChecksumAlgorithm | undefined): Fill {
+    return async (sink) => {
+      const digester = new Digester({ sizeMax: Number.MAX_SAFE_INTEGER, ...(algorithm ? { algorithm } : {}) });
+      await pipeline(await service.copyFill(ctx.appId, source, start, end), digester, sink);
+      return digester.digests();
+    };
+  }
+
+  // ---------------------------------------------------------------- operations
+
+  function listBuckets(ctx: Context): void {
+    sendXml(ctx.res, 200, {
+      ListAllMyBucketsResult: {
+        '@_xmlns': S3_NAMESPACE, Owner: { ID: ctx.appId, DisplayName: ctx.appId },
+        Buckets: { Bucket: service.listBuckets(ctx.appId).map((b) => ({ Name: b.name, CreationDate: isoDate(b.created) })) },
+      },
+    });
+  }
+
+  function listObjects(ctx: Context, version: 1 | 2): void {
+    const { query } = ctx;
+    const prefix = queryText(query, 'prefix') ?? '';
+    const delimiter = queryText(query, 'delimiter') ?? '';
+    const maxKeys = intParam(query, 'max-keys', LIST_KEYS_MAX, LIST_KEYS_MAX);
+    const encodingType = queryText(query, 'encoding-type');
+    if (encodingType !== undefined && encodingType !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request: encoding-type must be url');
+    const encode = encodingType === 'url' ? (s: string) => encodeURIComponent(s).replace(/%2F/g, '/') : (s: string) => s;
+    const token = queryText(query, 'continuation-token');
+    let after: string;
+    if (version === 1) after = queryText(query, 'marker') ?? '';
+    else if (token !== undefined) {
+      after = Buffer.from(token, 'base64url').toString('utf8');
+      if (!token || Buffer.from(after).toString('base64url') !== token) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
+    } else after = queryText(query, 'start-after') ?? '';
+    const listing = service.list(ctx.appId, ctx.bucket, { prefix, delimiter, after, maxKeys });
+    const common = {
+      Name: ctx.bucket, Prefix: encode(prefix), MaxKeys: maxKeys, IsTruncated: listing.truncated,
+      ...(delimiter ? { Delimiter: encode(delimiter) } : {}), ...(encodingType ? { EncodingType: encodingType } : {}),
+      Contents: listing.objects.map((o) => ({ Key: encode(o.key), LastModified: isoDate(o.lastModified), ETag: quoted(o.etag), Size: o.size, StorageClass: 'STANDARD' })),
+      CommonPrefixes: listing.commonPrefixes.map((p) => ({ Prefix: encode(p) })),
+    };
+    const next = listing.truncated && listing.last !== undefined ? listing.last : undefined;
+    const page = version === 1
+      ? { ...common, Marker: encode(after), ...(next !== undefined && delimiter ? { NextMarker: encode(next) } : {}) }
+      : {
+        ...common, KeyCount: listing.objects.length + listing.commonPrefixes.length,
+        ...(token !== undefined ? { ContinuationToken: token } : {}),
+        ...(queryText(query, 'start-after') !== undefined ? { StartAfter: encode(queryText(query, 'start-after')!) } : {}),
+        ...(next !== undefined ? { NextContinuationToken: Buffer.from(next).toString('base64url') } : {}),
+      };
+    sendXml(ctx.res, 200, { ListBucketResult: { '@_xmlns': S3_NAMESPACE, ...page } });
+  }
+
+  async function getObject(ctx: Context, headOnly: boolean): Promise<void> {
+    const { req, res } = ctx;
+    const object = service.head(ctx.appId, ctx.bucket, ctx.key);
+    const headers = objectHeaders(object);
+    if (evaluateConditions(req, object) === 'not-modified') {
+      res.writeHead(304, { etag: headers.etag!, 'last-modified': headers['last-modified']! }).end();
+      return;
+    }
+    const range = parseRange(header(req, 'range'), object.size);
+    for (const [param, name] of RESPONSE_OVERRIDES) {
+      const value = queryText(ctx.query, param);
+      if (value !== undefined) headers[name] = value;
+    }
+    if (!range && header(req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(headers, checksumHeaders(object));
+    const start = range?.start ?? 0;
+    const end = range?.end ?? object.size - 1;
+    headers['content-length'] = String(end - start + 1);
+    if (range) headers['content-range'] = `bytes ${start}-${end}/${object.size}`;
+    res.writeHead(range ? 206 : 200, headers);
+    if (headOnly || object.size === 0) {
+      res.end();
+      return;
+    }
+    await pipeline(await service.read(ctx.appId, object, start, end), res);
+  }
+
+  async function putObject(ctx: Context): Promise<void> {
+    service.checkBucket(ctx.appId, ctx.bucket);
+    const object = await service.put(ctx.appId, { bucket: ctx.bucket, key: ctx.key, headers: standardHeaders(ctx.req), metadata: userMetadata(ctx.req) }, bodyFill(ctx, OBJECT_PUT_BYTES_MAX), conditionFromHeaders(ctx.req));
+    ctx.res.writeHead(200, { etag: quoted(object.etag), 'content-length': 0, ...checksumHeaders(object) }).end();
+  }
+
+  async function copyObject(ctx: Context): Promise<void> {
+    const source = copySource(ctx);
+    const directive = (header(ctx.req, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+    if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive: x-amz-metadata-directive is COPY or REPLACE');
+    if (directive === 'COPY' && source.bucket === ctx.bucket && source.key === ctx.key) {
+      throw new S3Error('InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the object\'s metadata, storage class, website redirect location or encryption attributes.');
+    }
+    const algorithm = checksumAlgorithm(header(ctx.req, 'x-amz-checksum-algorithm')) ?? source.checksum?.algorithm;
+    const target = directive === 'COPY'
+      ? { bucket: ctx.bucket, key: ctx.key, headers: source.headers, metadata: source.metadata }
+      : { bucket: ctx.bucket, key: ctx.key, headers: standardHeaders(ctx.req), metadata: userMetadata(ctx.req) };
+    const object = await service.put(ctx.appId, target, copyFill(ctx, source, 0, source.size - 1, algorithm), conditionFromHeaders(ctx.req));
+    sendXml(ctx.res, 200, { CopyObjectResult: { '@_xmlns': S3_NAMESPACE, ETag: quoted(object.etag), LastModified: isoDate(object.lastModified) } }, checksumHeaders(object));
+  }
+
+  async function deleteObjects(ctx: Context): Promise<void> {
+    if (header(ctx.req, 'content-md5') === undefined && !CHECKSUM_ALGORITHMS.some((a) => header(ctx.req, `x-amz-checksum-${a}`) !== undefined) && ctx.payload.kind !== 'chunked-unsigned-trailer' && ctx.payload.kind !== 'chunked-signed') {
+      throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5 or x-amz-checksum-*');
+    }
+    service.checkBucket(ctx.appId, ctx.bucket);
+    const body = await receiveXml(ctx);
+    const request = body.Delete as { Quiet?: string; Object?: { Key?: unknown }[] } | undefined;
+    const objects = request?.Object ?? [];
+    if (!request || objects.length === 0 || objects.length > LIST_KEYS_MAX || objects.some((o) => typeof o.Key !== 'string')) {
+      throw new S3Error('MalformedXML', `DeleteObjects takes 1 to ${LIST_KEYS_MAX} <Object><Key> entries`);
+    }
+    const deleted: { Key: string }[] = [];
+    const errors: { Key: string; Code: string; Message: string }[] = [];
+    for (const { Key } of objects as { Key: string }[]) {
+      try {
+        service.delete(ctx.appId, ctx.bucket, Key);
+        deleted.push({ Key });
+      } catch (error) {
+        if (!(error instanceof S3Error)) throw error;
+        errors.push({ Key, Code: error.code, Message: error.message });
+      }
+    }
+    const quiet = request.Quiet?.toLowerCase() === 'true';
+    sendXml(ctx.res, 200, { DeleteResult: { '@_xmlns': S3_NAMESPACE, Deleted: quiet ? [] : deleted, Error: errors } });
+  }
+
+  function createUpload(ctx: Context): void {
+    const algorithm = checksumAlgorithm(header(ctx.req, 'x-amz-checksum-algorithm'));
+    const upload = service.createUpload(ctx.appId, { bucket: ctx.bucket, key: ctx.key, headers: standardHeaders(ctx.req), metadata: userMetadata(ctx.req) }, algorithm);
+    sendXml(ctx.res, 200, { InitiateMultipartUploadResult: { '@_xmlns': S3_NAMESPACE, Bucket: ctx.bucket, Key: ctx.key, UploadId: upload.uploadId } }, algorithm ? { 'x-amz-checksum-algorithm': algorithm.toUpperCase() } : {});
+  }
+
+  async function uploadPart(ctx: Context, copy: boolean): Promise<void> {
+    const upload = service.upload(ctx.appId, ctx.bucket, ctx.key, queryText(ctx.query, 'uploadId') ?? '');
+    const partNumber = Number(queryText(ctx.query, 'partNumber'));
+    let fill: Fill;
+    if (copy) {
+      const source = copySource(ctx);
+      const rangeHeader = header(ctx.req, 'x-amz-copy-source-range');
+      const range = rangeHeader === undefined ? { start: 0, end: source.size - 1 } : /^bytes=\d+-\d+$/.test(rangeHeader) ? parseRange(rangeHeader, source.size) : undefined;
+      if (!range || (rangeHeader && Number(rangeHeader.split('-')[1]) >= source.size)) throw new S3Error('InvalidRange', `x-amz-copy-source-range must be bytes=first-last within the source's ${source.size} bytes`);
+      fill = copyFill(ctx, source, range.start, range.end, upload.checksumAlgorithm);
+    } else {
+      fill = bodyFill(ctx, PART_BYTES_MAX, upload.checksumAlgorithm);
+    }
+    const part = await service.putPart(ctx.appId, upload, partNumber, fill);
+    const checksum = checksumHeaders({ checksum: part.checksum, algorithm: upload.checksumAlgorithm ?? checksumAlgorithm(header(ctx.req, 'x-amz-sdk-checksum-algorithm')) });
+    if (copy) sendXml(ctx.res, 200, { CopyPartResult: { ETag: quoted(part.etag), LastModified: isoDate(part.lastModified) } }, checksum);
+    else ctx.res.writeHead(200, { etag: quoted(part.etag), 'content-length': 0, ...checksum }).end();
+  }
+
+  async function completeUpload(ctx: Context): Promise<void> {
+    const upload = service.upload(ctx.appId, ctx.bucket, ctx.key, queryText(ctx.query, 'uploadId') ?? '');
+    const body = await receiveXml(ctx);
+    const parts = (body.CompleteMultipartUpload as { Part?: Record<string, string>[] } | undefined)?.Part;
+    if (!parts?.length) throw new S3Error('MalformedXML', 'CompleteMultipartUpload lists at least one <Part> with <PartNumber> and <ETag>');
+    const requested = parts.map((p) => {
+      const partNumber = Number(p.PartNumber);
+      if (!Number.isInteger(partNumber) || typeof p.ETag !== 'string') throw new S3Error('MalformedXML', 'every <Part> has a numeric <PartNumber> and an <ETag>');
+      const checksum = upload.checksumAlgorithm ? p[`Checksum${upload.checksumAlgorithm.toUpperCase()}`] : undefined;
+      return { partNumber, etag: p.ETag, ...(typeof checksum === 'string' ? { checksum } : {}) };
+    });
+    const object = service.completeUpload(ctx.appId, upload, requested, conditionFromHeaders(ctx.req));
+    const checksum = object.checksum ? { [`Checksum${object.checksum.algorithm.toUpperCase()}`]: object.checksum.value, ChecksumType: object.checksum.type } : {};
+    sendXml(ctx.res, 200, {
+      CompleteMultipartUploadResult: {
+        '@_xmlns': S3_NAMESPACE, Location: `/${encodeURIComponent(ctx.bucket)}/${encodeURIComponent(ctx.key)}`, Bucket: ctx.bucket, Key: ctx.key, ETag: quoted(object.etag), ...checksum,
+      },
+    });
+  }
+
+  function listParts(ctx: Context): void {
+    const upload = service.upload(ctx.appId, ctx.bucket, ctx.key, queryText(ctx.query, 'uploadId') ?? '');
+    const marker = intParam(ctx.query, 'part-number-marker', 0, Number.MAX_SAFE_INTEGER);
+    const maxParts = intParam(ctx.query, 'max-parts', LIST_KEYS_MAX, LIST_KEYS_MAX);
+    const parts = service.listParts(ctx.appId, upload, marker, maxParts + 1);
+    const page = parts.slice(0, maxParts);
+    const algorithm = upload.checksumAlgorithm?.toUpperCase();
+    sendXml(ctx.res, 200, {
+      ListPartsResult: {
+        '@_xmlns': S3_NAMESPACE, Bucket: ctx.bucket, Key: ctx.key, UploadId: upload.uploadId, PartNumberMarker: marker,
+        ...(page.length ? { NextPartNumberMarker: page[page.length - 1]!.partNumber } : {}), MaxParts: maxParts, IsTruncated: parts.length > maxParts,
+        StorageClass: 'STANDARD', ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
+        Part: page.map((p) => ({ PartNumber: p.partNumber, LastModified: isoDate(p.lastModified), ETag: quoted(p.etag), Size: p.size, ...(algorithm && p.checksum ? { [`Checksum${algorithm}`]: p.checksum } : {}) })),
+      },
+    });
+  }
+
+  function listUploads(ctx: Context): void {
+    const prefix = queryText(ctx.query, 'prefix') ?? '';
+    const keyMarker = queryText(ctx.query, 'key-marker') ?? '';
+    const uploadIdMarker = queryText(ctx.query, 'upload-id-marker') ?? '';
+    const maxUploads = intParam(ctx.query, 'max-uploads', LIST_KEYS_MAX, LIST_KEYS_MAX);
+    const uploads = service.listUploads(ctx.appId, ctx.bucket, prefix, keyMarker, uploadIdMarker, maxUploads + 1);
+    const page = uploads.slice(0, maxUploads);
+    const last = page[page.length - 1];
+    sendXml(ctx.res, 200, {
+      ListMultipartUploadsResult: {
+        '@_xmlns': S3_NAMESPACE, Bucket: ctx.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker, MaxUploads: maxUploads,
+        IsTruncated: uploads.length > maxUploads, ...(uploads.length > maxUploads && last ? { NextKeyMarker: last.key, NextUploadIdMarker: last.uploadId } : {}),
+        Upload: page.map((u) => ({ Key: u.key, UploadId: u.uploadId, Initiated: isoDate(u.initiated), StorageClass: 'STANDARD' })),
+      },
+    });
+  }
+
+  async function dispatch(ctx: Context): Promise<void> {
+    const { req, res, query } = ctx;
+    const method = req.method ?? 'GET';
+    const has = (name: string) => name in query;
+    if (!ctx.bucket) {
+      if (method === 'GET') return listBuckets(ctx);
+      throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');
+    }
+    const unsupported = UNSUPPORTED_SUBRESOURCES.find(has);
+    if (unsupported) throw new S3Error('NotImplemented', `?${unsupported} is outside Plinth's S3 subset (no ACLs, policies, versioning, object lock, tagging or bucket configuration)`);
+    const sse = header(req, 'x-amz-server-side-encryption');
+    if ((sse && sse !== 'AES256') || header(req, 'x-amz-server-side-encryption-customer-algorithm') || header(req, 'x-amz-object-lock-mode') || header(req, 'x-amz-tagging') || header(req, 'x-amz-website-redirect-location')) {
+      throw new S3Error('NotImplemented', 'SSE-KMS, SSE-C, object lock, tagging and website redirects are outside Plinth\'s S3 subset');
+    }
+    if (!ctx.key) {
+      if (method === 'GET' && has('location')) return sendXml(res, 200, { LocationConstraint: { '@_xmlns': S3_NAMESPACE, '#text': deps.region === 'us-east-1' ? '' : deps.region } });
+      if (method === 'GET' && has('uploads')) return listUploads(ctx);
+      if (method === 'GET') return listObjects(ctx, queryText(query, 'list-type') === '2' ? 2 : 1);
+      if (method === 'HEAD') {
+        service.headBucket(ctx.appId, ctx.bucket);
+        return void res.writeHead(200, { 'x-amz-bucket-region': deps.region }).end();
+      }
+      if (method === 'PUT') {
+        req.resume();
+        if (!service.createBucket(ctx.appId, ctx.bucket) && deps.region !== 'us-east-1') throw new S3Error('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: ctx.bucket });
+        return void res.writeHead(200, { location: `/${ctx.bucket}`, 'content-length': 0 }).end();
+      }
+      if (method === 'DELETE') {
+        service.deleteBucket(ctx.appId, ctx.bucket);
+        return void res.writeHead(204).end();
+      }
+      if (method === 'POST' && has('delete')) return deleteObjects(ctx);
+      throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');
+    }
+    const copy = header(req, 'x-amz-copy-source') !== undefined;
+    switch (method) {
+      case 'GET':
+        return has('uploadId') ? listParts(ctx) : getObject(ctx, false);
+      case 'HEAD':
+        return getObject(ctx, true);
+      case 'PUT':
+        if (has('uploadId') || has('partNumber')) return uploadPart(ctx, copy);
+        return copy ? copyObject(ctx) : putObject(ctx);
+      case 'DELETE':
+        if (has('uploadId')) {
+          service.abortUpload(ctx.appId, service.upload(ctx.appId, ctx.bucket, ctx.key, queryText(query, 'uploadId') ?? ''));
+        } else {
+          service.delete(ctx.appId, ctx.bucket, ctx.key);
+        }
+        return void res.writeHead(204).end();
+      case 'POST':
+        if (has('uploads')) return createUpload(ctx);
+        if (has('uploadId')) return completeUpload(ctx);
+    }
+    throw new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');
+  }
+
+  async function run(req: IncomingMessage, res: ServerResponse, style: ErrorStyle, resolve: (rawPath: string, query: Context['query']) => Promise<Omit<Context, 'req' | 'res' | 'query'>>): Promise<void> {
+    const url = req.url ?? '/';
+    const at = url.indexOf('?');
+    const rawPath = at < 0 ? url : url.slice(0, at);
+    const headOnly = req.method === 'HEAD';
+    res.setHeader('x-amz-request-id', newRequestId());
+    let resource = rawPath;
+    try {
+      const query = parseQuery(at < 0 ? '' : url.slice(at + 1));
+      const ctx = { req, res, query, ...(await resolve(rawPath, query)) };
+      resource = `/${ctx.bucket}${ctx.key ? `/${ctx.key}` : ''}`;
+      await dispatch(ctx);
+    } catch (error) {
+      if (!(error instanceof S3Error)) {
+        if (res.headersSent || req.destroyed) return void res.destroy();
+        deps.onBug(error);
+      }
+      // A refused upload may still be sending; drain it so the answer reaches the client.
+      if (!req.readableEnded) req.resume();
+      sendS3Error(res, error instanceof S3Error ? error : new S3Error('InternalError', 'We encountered an internal error. Please try again.'), style, resource, headOnly);
+    }
+  }
+
+  return {
+    /** The public endpoint (`s3.<base>` and `--s3-port`): SigV4 decides the app. */
+    handleEndpoint(req: IncomingMessage, res: ServerResponse, virtualBucket: string | undefined): Promise<void> {
+      res.setHeader('access-control-allow-origin', '*');
+      res.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
+      if (req.method === 'OPTIONS') {
+        // Preflight: every real request still needs a signature, and no cookies are involved, so any origin may ask.
+        res.writeHead(200, {
+          'access-control-allow-methods': 'GET, PUT, POST, DELETE, HEAD',
+          'access-control-allow-headers': header(req, 'access-control-request-headers') ?? '*',
+          'access-control-max-age': '3600', 'content-length': 0,
+        }).end();
+        return Promise.resolve();
+      }
+      return run(req, res, 'xml', async (rawPath, query) => {
+        const auth = await authenticate(req, rawPath, query, deps.lookup, deps.now());
+        return { appId: auth.appId, payload: auth.payload, ...splitPath(rawPath, virtualBucket) };
+      });
+    },
+    /** The ABI (`/v1/objects/s3/<bucket>/<key>` on the platform socket): the socket decides the app. */
+    handleAbi(appId: string, req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
+      return run(req, res, 'json', async () => ({ appId, payload: { kind: 'unsigned' }, ...splitPath(rawPath, undefined) }));
+    },
+  };
+}
+export type S3Api = ReturnType<typeof createS3Api>;

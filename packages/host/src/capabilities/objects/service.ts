@@ -1,0 +1,305 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, type Writable } from 'node:stream';
+import type { BlobStore } from './blob-store.js';
+import { runningChecksum, type ChecksumAlgorithm, type Digests } from './checksums.js';
+import { S3Error } from './errors.js';
+import { BUCKETS_PER_APP_MAX, KEY_BYTES_MAX, PART_BYTES_MIN, PART_NUMBER_MAX } from './limits.js';
+import { openObjectIndex, type BlobRef, type ListOptions, type ObjectIndex, type Part, type StandardHeaders, type StoredChecksum, type StoredObject, type Upload } from './object-index.js';
+
+export interface ObjectsServiceDeps {
+  /** `<app data>/objects`: the index lives there, and local blobs beside it. */
+  readonly objectsDirOf: (appId: string) => string;
+  readonly blobs: BlobStore;
+  readonly now: () => number;
+  readonly onError: (appId: string, error: unknown) => void;
+}
+
+/** Streams a body into the sink and returns what it measured; throws S3Error to refuse it. */
+export type Fill = (sink: Writable) => Promise<Digests>;
+
+export interface NewObject {
+  readonly bucket: string;
+  readonly key: string;
+  readonly headers: StandardHeaders;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** Conditional writes (S3's If-Match / If-None-Match on PUT), checked atomically with the commit. */
+export interface WriteCondition {
+  readonly ifMatch?: string;
+  readonly ifNoneMatch?: string;
+}
+
+export interface CompletedPart {
+  readonly partNumber: number;
+  readonly etag: string;
+  readonly checksum?: string;
+}
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const IPV4_LIKE = /^\d+\.\d+\.\d+\.\d+$/;
+
+export function checkBucketName(name: string): void {
+  if (!BUCKET_NAME.test(name) || name.includes('..') || IPV4_LIKE.test(name) || name.startsWith('xn--')) {
+    throw new S3Error('InvalidBucketName', `bucket names are 3 to 63 of a-z 0-9 . - starting and ending with a letter or digit (got ${JSON.stringify(name.slice(0, 80))})`, { BucketName: name.slice(0, 80) });
+  }
+}
+
+export function checkKey(key: string): void {
+  if (key.length === 0) throw new S3Error('InvalidArgument', 'an object key must not be empty');
+  if (Buffer.byteLength(key) > KEY_BYTES_MAX) throw new S3Error('KeyTooLongError', `Your key is too long: at most ${KEY_BYTES_MAX} bytes of UTF-8`);
+}
+
+export const unquote = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+
+/** Whether an If-Match / If-None-Match list names this ETag (`*` matches any). */
+export function etagListMatches(list: string, etag: string): boolean {
+  return list.split(',').some((item) => item.trim() === '*' || unquote(item) === etag);
+}
+
+/**
+ * The object store of every app: one SQLite index per app (opened on first use) and a blob store.
+ * A write streams its bytes into a new blob, which is durable before the index commits the
+ * object; the replaced blob is deleted after the commit. A crash at any point leaves the old
+ * object or the new one, plus at worst an unreferenced blob that the next open sweeps.
+ */
+export function createObjectsService(deps: ObjectsServiceDeps) {
+  const indexes = new Map<string, ObjectIndex>();
+
+  function indexOf(appId: string): ObjectIndex {
+    let index = indexes.get(appId);
+    if (!index) {
+      const dir = deps.objectsDirOf(appId);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      index = openObjectIndex(join(dir, 'objects.db'));
+      indexes.set(appId, index);
+      const referenced = index.referencedBlobs();
+      deps.blobs.sweep(appId, (id) => referenced.has(id)).catch((error: unknown) => deps.onError(appId, error));
+    }
+    return index;
+  }
+
+  function bucketOrThrow(index: ObjectIndex, bucket: string): void {
+    if (!index.bucket(bucket)) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+  }
+
+  function discard(appId: string, ids: readonly string[]): void {
+    if (ids.length) deps.blobs.remove(appId, ids).catch((error: unknown) => deps.onError(appId, error));
+  }
+
+  function objectOrThrow(index: ObjectIndex, bucket: string, key: string): StoredObject {
+    bucketOrThrow(index, bucket);
+    const object = index.object(bucket, key);
+    if (!object) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+    return object;
+  }
+
+  function checkCondition(index: ObjectIndex, bucket: string, key: string, condition: WriteCondition): void {
+    if (!condition.ifMatch && !condition.ifNoneMatch) return;
+    const current = index.object(bucket, key);
+    if (condition.ifNoneMatch && current && etagListMatches(condition.ifNoneMatch, current.etag)) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
+    if (condition.ifMatch && !current) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+    if (condition.ifMatch && current && !etagListMatches(condition.ifMatch, current.etag)) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+  }
+
+  /** Writes a blob; the caller commits it or it is deleted. */
+  async function writeBlob(appId: string, fill: Fill): Promise<{ blob: BlobRef; digests: Digests }> {
+    let digests: Digests | undefined;
+    const id = await deps.blobs.write(appId, async (sink) => { digests = await fill(sink); });
+    return { blob: { id, size: digests!.size }, digests: digests! };
+  }
+
+  /** Commits a written blob as an object, or deletes the blob if the commit is refused. */
+  function commit(appId: string, index: ObjectIndex, object: StoredObject, condition: WriteCondition = {}): StoredObject {
+    try {
+      const replaced = index.transaction(() => {
+        bucketOrThrow(index, object.bucket);
+        checkCondition(index, object.bucket, object.key, condition);
+        return index.putObject(object);
+      });
+      discard(appId, replaced.map((b) => b.id));
+      return object;
+    } catch (error) {
+      discard(appId, object.blobs.map((b) => b.id));
+      throw error;
+    }
+  }
+
+  function readBlobs(appId: string, blobs: readonly BlobRef[], start: number, end: number): Promise<Readable> {
+    if (blobs.length === 1) return deps.blobs.read(appId, blobs[0]!.id, start, end);
+    async function* concatenated() {
+      let offset = 0;
+      for (const blob of blobs) {
+        const from = Math.max(start, offset);
+        const to = Math.min(end, offset + blob.size - 1);
+        if (from <= to) yield* await deps.blobs.read(appId, blob.id, from - offset, to - offset);
+        offset += blob.size;
+        if (offset > end) break;
+      }
+    }
+    return Promise.resolve(Readable.from(concatenated(), { objectMode: false }));
+  }
+
+  return {
+    listBuckets: (appId: string) => indexOf(appId).buckets().map((b) => ({ name: b.name, created: b.created_at })),
+    /** Creates the bucket; `false` when the app already owns it. */
+    createBucket(appId: string, name: string): boolean {
+      checkBucketName(name);
+      const index = indexOf(appId);
+      return index.transaction(() => {
+        if (index.bucket(name)) return false;
+        if (index.bucketCount() >= BUCKETS_PER_APP_MAX) throw new S3Error('TooManyBuckets', `an app has at most ${BUCKETS_PER_APP_MAX} buckets`);
+        index.createBucket(name, deps.now());
+        return true;
+      });
+    },
+    headBucket: (appId: string, name: string) => bucketOrThrow(indexOf(appId), name),
+    deleteBucket(appId: string, name: string): void {
+      const index = indexOf(appId);
+      const blobs = index.transaction(() => {
+        bucketOrThrow(index, name);
+        if (!index.bucketIsEmpty(name)) throw new S3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: name });
+        return index.deleteBucket(name);
+      });
+      discard(appId, blobs);
+    },
+
+    head: (appId: string, bucket: string, key: string) => objectOrThrow(indexOf(appId), bucket, key),
+    /** Fails fast, before a body is read, when the bucket is missing. */
+    checkBucket: (appId: string, bucket: string) => bucketOrThrow(indexOf(appId), bucket),
+    read: (appId: string, object: StoredObject, start: number, end: number) => readBlobs(appId, object.blobs, start, end),
+
+    async put(appId: string, target: NewObject, fill: Fill, condition: WriteCondition = {}): Promise<StoredObject> {
+      checkKey(target.key);
+      const index = indexOf(appId);
+      bucketOrThrow(index, target.bucket);
+      checkCondition(index, target.bucket, target.key, condition);
+      const { blob, digests } = await writeBlob(appId, fill);
+      return commit(appId, index, {
+        ...target, size: blob.size, etag: digests.md5.toString('hex'), lastModified: deps.now(), blobs: [blob],
+        ...(digests.checksum ? { checksum: { ...digests.checksum, type: 'FULL_OBJECT' } } : {}),
+      }, condition);
+    },
+
+    delete(appId: string, bucket: string, key: string): void {
+      const index = indexOf(appId);
+      const blobs = index.transaction(() => {
+        bucketOrThrow(index, bucket);
+        return index.deleteObject(bucket, key);
+      });
+      discard(appId, blobs.map((b) => b.id));
+    },
+
+    list(appId: string, bucket: string, options: ListOptions) {
+      const index = indexOf(appId);
+      bucketOrThrow(index, bucket);
+      return index.list(bucket, options);
+    },
+
+    createUpload(appId: string, target: NewObject, checksumAlgorithm: ChecksumAlgorithm | undefined): Upload {
+      checkKey(target.key);
+      const index = indexOf(appId);
+      bucketOrThrow(index, target.bucket);
+      const upload: Upload = { ...target, uploadId: randomBytes(24).toString('base64url'), initiated: deps.now(), ...(checksumAlgorithm ? { checksumAlgorithm } : {}) };
+      index.createUpload(upload);
+      return upload;
+    },
+    upload(appId: string, bucket: string, key: string, uploadId: string): Upload {
+      const index = indexOf(appId);
+      bucketOrThrow(index, bucket);
+      const upload = index.upload(uploadId);
+      if (!upload || upload.bucket !== bucket || upload.key !== key) {
+        throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: uploadId });
+      }
+      return upload;
+    },
+    async putPart(appId: string, upload: Upload, partNumber: number, fill: Fill): Promise<Part> {
+      if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > PART_NUMBER_MAX) throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${PART_NUMBER_MAX}, inclusive`);
+      const index = indexOf(appId);
+      const { blob, digests } = await writeBlob(appId, fill);
+      const part: Part = { partNumber, size: blob.size, etag: digests.md5.toString('hex'), blobId: blob.id, lastModified: deps.now(), ...(digests.checksum ? { checksum: digests.checksum.value } : {}) };
+      try {
+        const replaced = index.transaction(() => {
+          if (!index.upload(upload.uploadId)) throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: upload.uploadId });
+          return index.putPart(upload.uploadId, part);
+        });
+        if (replaced) discard(appId, [replaced]);
+        return part;
+      } catch (error) {
+        discard(appId, [blob.id]);
+        throw error;
+      }
+    },
+    listParts: (appId: string, upload: Upload, afterPart: number, limit: number) => indexOf(appId).parts(upload.uploadId, afterPart, limit),
+    listUploads: (appId: string, bucket: string, prefix: string, keyMarker: string, uploadIdMarker: string, limit: number) => {
+      const index = indexOf(appId);
+      bucketOrThrow(index, bucket);
+      return index.uploads(bucket, prefix, keyMarker, uploadIdMarker, limit);
+    },
+    abortUpload(appId: string, upload: Upload): void {
+      const index = indexOf(appId);
+      discard(appId, index.transaction(() => index.deleteUpload(upload.uploadId)));
+    },
+    /** Joins the named parts into the object (no bytes are copied: the object lists the parts' blobs). */
+    completeUpload(appId: string, upload: Upload, requested: readonly CompletedPart[], condition: WriteCondition = {}): StoredObject {
+      const index = indexOf(appId);
+      const { object, leftovers } = index.transaction(() => {
+        if (!index.upload(upload.uploadId)) throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: upload.uploadId });
+        bucketOrThrow(index, upload.bucket);
+        checkCondition(index, upload.bucket, upload.key, condition);
+        const stored = new Map(index.allParts(upload.uploadId).map((p) => [p.partNumber, p]));
+        const chosen: Part[] = [];
+        requested.forEach((want, i) => {
+          if (i > 0 && want.partNumber <= requested[i - 1]!.partNumber) throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
+          const part = stored.get(want.partNumber);
+          if (!part || unquote(want.etag) !== part.etag) throw new S3Error('InvalidPart', 'One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part\'s entity tag.', { PartNumber: String(want.partNumber), ETag: want.etag });
+          if (want.checksum !== undefined && part.checksum !== undefined && want.checksum !== part.checksum) throw new S3Error('InvalidPart', `part ${want.partNumber}'s checksum does not match the one given`);
+          chosen.push(part);
+        });
+        chosen.forEach((part, i) => {
+          if (i < chosen.length - 1 && part.size < PART_BYTES_MIN) throw new S3Error('EntityTooSmall', `Your proposed upload is smaller than the minimum allowed size: every part but the last is at least ${PART_BYTES_MIN} bytes`, { PartNumber: String(part.partNumber), ProposedSize: String(part.size), MinSizeAllowed: String(PART_BYTES_MIN) });
+        });
+        const md5 = createHash('md5');
+        for (const part of chosen) md5.update(Buffer.from(part.etag, 'hex'));
+        const completed: StoredObject = {
+          bucket: upload.bucket, key: upload.key, headers: upload.headers, metadata: upload.metadata,
+          size: chosen.reduce((sum, p) => sum + p.size, 0), etag: `${md5.digest('hex')}-${chosen.length}`, lastModified: deps.now(),
+          blobs: chosen.map((p) => ({ id: p.blobId, size: p.size })),
+          ...compositeChecksum(upload.checksumAlgorithm, chosen),
+        };
+        const used = new Set(chosen.map((p) => p.blobId));
+        const unused = index.deleteUpload(upload.uploadId).filter((id) => !used.has(id));
+        return { object: completed, leftovers: [...unused, ...index.putObject(completed).map((b) => b.id)] };
+      });
+      discard(appId, leftovers);
+      return object;
+    },
+
+    /** A copy streams the source into a new blob (copies of a few parts of a large object stay cheap). */
+    copyFill: (appId: string, source: StoredObject, start: number, end: number) => readBlobs(appId, source.blobs, start, end),
+
+    usage: (appId: string) => indexOf(appId).usage(),
+    async removeApp(appId: string): Promise<void> {
+      indexes.get(appId)?.close();
+      indexes.delete(appId);
+      await deps.blobs.removeApp(appId);
+      await rm(deps.objectsDirOf(appId), { recursive: true, force: true });
+    },
+    close(): void {
+      for (const index of indexes.values()) index.close();
+      indexes.clear();
+    },
+  };
+}
+export type ObjectsService = ReturnType<typeof createObjectsService>;
+
+/** S3's checksum of a multipart object: the checksum of the parts' checksums, with `-N`. */
+function compositeChecksum(algorithm: ChecksumAlgorithm | undefined, parts: readonly Part[]): { checksum?: StoredChecksum } {
+  if (!algorithm || parts.some((p) => p.checksum === undefined)) return {};
+  const running = runningChecksum(algorithm);
+  for (const part of parts) running.update(Buffer.from(part.checksum!, 'base64'));
+  return { checksum: { algorithm, value: `${running.digest().toString('base64')}-${parts.length}`, type: 'COMPOSITE' } };
+}
