@@ -38,7 +38,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -135,6 +135,16 @@ function canConnect(port) {
   return new Promise((r) => {
     const s = connect({ host: '127.0.0.1', port }, () => { s.destroy(); r(true); });
     s.on('error', () => r(false));
+  });
+}
+
+/** The status of a GET with a given Host header (fetch() cannot set Host). */
+function httpStatus(port, host, path, timeoutMs = 1_000) {
+  return new Promise((resolveStatus, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers: { host }, agent: false, timeout: timeoutMs }, (res) => { res.resume(); resolveStatus(res.statusCode); });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -265,7 +275,7 @@ async function startPlinth(profDir) {
     PLINTH_INSTALL_EXAMPLES: 'false', PLINTH_LOG_LEVEL: 'warn', PLINTH_ADMIN_TOKEN: '', PLINTH_S3_PORT: String(s3Port),
   };
   const daemon = start(process.execPath, [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), CLI, 'serve'], { env, name: 'plinth daemon' });
-  await waitFor('the daemon to listen', async () => (await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`, { headers: { host: `localhost:${port}` }, signal: AbortSignal.timeout(1_000) })).status === 200, daemon);
+  await waitFor('the daemon to listen', async () => (await httpStatus(port, `localhost:${port}`, '/.well-known/jwks.json')) === 200, daemon);
   await waitFor(`the S3 port ${s3Port}`, () => canConnect(s3Port), daemon);
   const install = await run(process.execPath, [CLI, 'install', ECHO_APP, '--url', `http://localhost:${port}`], { env, name: 'plinth install' });
   if (install.code !== 0) throw new Error(`plinth install echo failed:\n${install.output}`);

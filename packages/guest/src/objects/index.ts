@@ -4,7 +4,7 @@
 import { callPlatform, type PlinthEnv } from '../abi.js';
 import { asObjectsError, errorCodeOfHead, errorFromResponse, ObjectsError } from './errors.js';
 import { DELETE_KEYS_COUNT_MAX } from './limits.js';
-import { infoFromHeaders, infoFromListing, parseContentRange, unquoteEtag, type ListedObject, type ObjectInfo } from './object-info.js';
+import { infoFromHeaders, infoFromListing, parseContentRange, STANDARD_HEADERS, unquoteEtag, type ListedObject, type ObjectInfo, type StandardHeaderField } from './object-info.js';
 import { getHeaders, objectPath, putBody, putHeaders, type GetOptions, type ObjectBodyInit, type PutOptions } from './s3-requests.js';
 
 export { ObjectsError, type ObjectsErrorCode } from './errors.js';
@@ -81,14 +81,18 @@ export interface ObjectsClient {
   /** Deletes an empty bucket; `objects.bucket_not_empty` otherwise. */
   deleteBucket(name: string): Promise<void>;
   listBuckets(): Promise<BucketInfo[]>;
-  /** Stores an object, replacing any at that key. */
+  /**
+   * Stores an object, replacing any at that key; answers once it is stored. The info comes from a
+   * HEAD after the write. Should another writer replace the object in between, it is built from
+   * what this call sent instead, with `size` -1 for a stream body, whose length was never known.
+   */
   put(bucket: string, key: string, body: ObjectBodyInit, options?: PutOptions): Promise<ObjectInfo>;
   /**
    * The object with its body; `null` when there is no such key. When an `onlyIf` condition does not
    * hold, the object's info without a body, as R2 does: test with `'body' in result`.
    */
   get(bucket: string, key: string, options?: GetOptions): Promise<ObjectBody | ObjectInfo | null>;
-  /** The object's info, or `null` when there is no such key (or, since HEAD has no error body, no such bucket). */
+  /** The object's info, or `null` when there is no such key. */
   head(bucket: string, key: string): Promise<ObjectInfo | null>;
   /** Deletes one key or many; keys that do not exist are not an error. */
   delete(bucket: string, keys: string | string[]): Promise<void>;
@@ -158,9 +162,11 @@ async function put(env: PlinthEnv, bucket: string, key: string, body: ObjectBody
     uploaded: new Date(response.headers.get('last-modified') ?? response.headers.get('date') ?? Date.now()),
     metadata: Object.fromEntries(Object.entries(options.metadata ?? {}).map(([name, value]) => [name.toLowerCase(), value])),
   };
-  for (const field of ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'contentLanguage', 'expires'] as const) {
-    if (options[field] !== undefined) info[field] = options[field];
+  for (const field of Object.keys(STANDARD_HEADERS) as StandardHeaderField[]) {
+    const value = headers.get(STANDARD_HEADERS[field]);
+    if (value !== null) info[field] = value;
   }
+  if (options.expires !== undefined) info.expires = options.expires;
   return info as unknown as ObjectInfo;
 }
 

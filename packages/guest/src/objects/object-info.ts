@@ -12,6 +12,7 @@ export interface ObjectInfo {
   readonly httpEtag: string;
   /** When the object was written. From `Last-Modified` it has whole seconds; from `list` it may have milliseconds. */
   readonly uploaded: Date;
+  /** From `head` and `get`, `application/octet-stream` when none was stored, as in S3. */
   readonly contentType?: string;
   readonly cacheControl?: string;
   readonly contentDisposition?: string;

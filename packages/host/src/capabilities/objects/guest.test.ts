@@ -139,14 +139,14 @@ describe('guest SDK objects client', () => {
   });
 
   test('buckets: createBucket is idempotent, listBuckets has Dates, deleteBucket refuses a bucket with objects', async () => {
-    const before = Date.now();
+    const startedMs = Date.now();
     await call('obj-a', 'createBucket', 'photos');
     await call('obj-a', 'createBucket', 'photos');
     const buckets = await call<{ name: string; created: Date }[]>('obj-a', 'listBuckets');
     const photos = buckets.find((b) => b.name === 'photos');
     assert.ok(photos, `photos in ${JSON.stringify(buckets)}`);
     assert.ok(photos.created instanceof Date);
-    assert.ok(Math.abs(photos.created.getTime() - before) < 60_000, `created ${photos.created.toISOString()} is about now`);
+    assert.ok(Math.abs(photos.created.getTime() - startedMs) < 60_000, `created ${photos.created.toISOString()} is about now`);
     assert.equal(buckets.filter((b) => b.name === 'photos').length, 1);
 
     await call('obj-a', 'put', 'photos', 'a.jpg', 'x');
@@ -189,7 +189,7 @@ describe('guest SDK objects client', () => {
       assert.ok(put.uploaded instanceof Date && Math.abs(put.uploaded.getTime() - started) < 5_000, `${c.key}: uploaded ${put.uploaded.toISOString()}`);
       assert.deepEqual(put.metadata, {});
       if (c.contentType) assert.equal(put.contentType, c.contentType);
-      else assert.ok(put.contentType === undefined || !put.contentType.startsWith('text/plain'), `${c.key}: no content type invented by fetch (got ${put.contentType})`);
+      else assert.equal(put.contentType, 'application/octet-stream', `${c.key}: S3's default, not a type fetch invented for the body`);
 
       const head = await call<Info>('obj-a', 'head', 'kinds', c.key);
       assert.deepEqual(head, put, `${c.key}: head equals what put returned`);
@@ -242,19 +242,26 @@ describe('guest SDK objects client', () => {
     const asBlob = await get('obj-a', ['headers', 'doc.json'], 'blob');
     assert.ok(asBlob?.hasBody);
     assert.equal(Buffer.from(asBlob.body as Buffer).toString(), '{"hello":"world","n":1}');
-    const [listed] = (await call<ListAnswer>('obj-a', 'list', 'headers')).objects;
-    assert.ok(listed);
-    assert.equal(listed.contentType, 'application/json');
-    assert.equal(listed.cacheControl, 'max-age=60');
-    assert.equal(listed.contentLanguage, 'de-CH');
-    assert.equal(listed.expires?.getTime(), expires.getTime());
-    assert.deepEqual(listed.metadata, expectedMetadata);
-
     const badName = await fails('obj-a', 'put', 'headers', 'x', 'x', { metadata: { 'bad name': 'x' } });
     assert.equal(badName.code, 'objects.invalid_metadata');
     const tooBig = await fails('obj-a', 'put', 'headers', 'x', 'x', { metadata: { big: 'x'.repeat(4096) } });
     assert.equal(tooBig.status, 400, `over 2 KiB of metadata: ${tooBig.code}`);
     assert.equal(await call('obj-a', 'head', 'headers', 'x'), null, 'a refused put stored nothing');
+  });
+
+  test('list entries carry the standard headers and metadata that were stored', async () => {
+    // Uses the object the previous test stored.
+    const expires = new Date('2031-05-06T07:08:09.000Z');
+    const [listed] = (await call<ListAnswer>('obj-a', 'list', 'headers')).objects;
+    assert.ok(listed);
+    assert.equal(listed.key, 'doc.json');
+    assert.equal(listed.contentType, 'application/json');
+    assert.equal(listed.cacheControl, 'max-age=60');
+    assert.equal(listed.contentDisposition, 'attachment; filename="x.json"');
+    assert.equal(listed.contentEncoding, 'identity');
+    assert.equal(listed.contentLanguage, 'de-CH');
+    assert.equal(listed.expires?.getTime(), expires.getTime());
+    assert.deepEqual(listed.metadata, { owner: 'ada', 'mixed-case': 'kept', unicode: 'Grüße, 世界 ✓', spaced: '  padded  ', encodedlooking: '=?UTF-8?B?aGk=?=' });
   });
 
   test('an object stored with Content-Encoding: gzip reads back as the stored bytes, not inflated', async () => {
@@ -386,11 +393,15 @@ describe('guest SDK objects client', () => {
     const pagedPrefixes = await call<ListAnswer>('obj-a', 'list', 'listing', { delimiter: '/', limit: 2 });
     assert.equal(pagedPrefixes.truncated, true);
     assert.equal(pagedPrefixes.objects.length + pagedPrefixes.prefixes.length, 2);
+  });
 
-    for (const limit of [0, 1001]) {
+  test('list refuses a limit outside 1..1000 rather than changing it', async () => {
+    for (const limit of [0, 1001, 1.5]) {
       const bad = await fails('obj-a', 'list', 'listing', { limit });
       assert.equal(bad.status, 400, `limit ${limit}: ${bad.code}`);
     }
+    const atMax = await call<ListAnswer>('obj-a', 'list', 'listing', { limit: 1000 });
+    assert.equal(atMax.truncated, false);
   });
 
   test('delete: one key, a missing key, and 1005 keys at once (sent in batches of 1000)', async () => {

@@ -66,20 +66,26 @@ export function createObjects(deps: ObjectsDeps) {
       'GET /v1/objects/buckets': (call) => attempt(() => ({ buckets: service.listBuckets(call.appId).map((b) => ({ name: b.name, created: new Date(b.created).toISOString() })) })),
       'PUT /v1/objects/buckets/:bucket': (call) => attempt(() => (service.createBucket(call.appId, bucket(call)), { name: bucket(call) })),
       'DELETE /v1/objects/buckets/:bucket': (call) => attempt(() => (service.deleteBucket(call.appId, bucket(call)), {})),
-      'GET /v1/objects/buckets/:bucket/objects': (call) => attempt(() => {
+      'GET /v1/objects/buckets/:bucket/objects': (call) => {
         const q = call.url.searchParams;
-        const limit = Math.min(Math.max(Number(q.get('limit') ?? LIST_KEYS_MAX) || LIST_KEYS_MAX, 1), LIST_KEYS_MAX);
+        const limitText = q.get('limit');
+        if (limitText !== null && !(/^\d{1,4}$/.test(limitText) && Number(limitText) >= 1 && Number(limitText) <= LIST_KEYS_MAX)) {
+          return fail('platform.bad_request', `limit must be an integer from 1 to ${LIST_KEYS_MAX} (got ${JSON.stringify(limitText.slice(0, 20))})`);
+        }
+        const limit = limitText === null ? LIST_KEYS_MAX : Number(limitText);
         const cursor = q.get('cursor');
+        return attempt(() => {
         const listing = service.list(call.appId, bucket(call), {
           prefix: q.get('prefix') ?? '', delimiter: q.get('delimiter') ?? '', maxKeys: limit,
           after: cursor ? Buffer.from(cursor, 'base64url').toString('utf8') : (q.get('startAfter') ?? ''),
         });
         return {
-          objects: listing.objects.map((o) => ({ key: o.key, size: o.size, etag: o.etag, uploaded: new Date(o.lastModified).toISOString() })),
+          objects: listing.objects.map((o) => ({ key: o.key, size: o.size, etag: o.etag, uploaded: new Date(o.lastModified).toISOString(), ...o.headers, metadata: o.metadata })),
           prefixes: listing.commonPrefixes, truncated: listing.truncated,
           ...(listing.truncated && listing.last !== undefined ? { cursor: Buffer.from(listing.last).toString('base64url') } : {}),
         };
-      }),
+        });
+      },
       'POST /v1/objects/buckets/:bucket/delete': (call) => {
         const body = parseBody(call, deleteSchema);
         if (!body.ok) return body;

@@ -65,7 +65,7 @@ export interface ListOptions {
 }
 
 export interface Listing {
-  readonly objects: readonly Pick<StoredObject, 'key' | 'size' | 'etag' | 'lastModified'>[];
+  readonly objects: readonly Pick<StoredObject, 'key' | 'size' | 'etag' | 'lastModified' | 'headers' | 'metadata'>[];
   readonly commonPrefixes: readonly string[];
   readonly truncated: boolean;
   /** The last key or common prefix returned: where the next page starts. */
@@ -139,8 +139,8 @@ export function openObjectIndex(file: string) {
       ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified,
         headers = excluded.headers, metadata = excluded.metadata, checksum = excluded.checksum, blobs = excluded.blobs`),
     deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
-    page: db.prepare<[string, string, string, number], Pick<ObjectRow, 'key' | 'size' | 'etag' | 'last_modified'>>(
-      'SELECT key, size, etag, last_modified FROM objects WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key LIMIT ?'),
+    page: db.prepare<[string, string, string, number], Pick<ObjectRow, 'key' | 'size' | 'etag' | 'last_modified' | 'headers' | 'metadata'>>(
+      'SELECT key, size, etag, last_modified, headers, metadata FROM objects WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key LIMIT ?'),
     upload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE upload_id = ?'),
     insertUpload: db.prepare('INSERT INTO uploads (upload_id, bucket, key, initiated, headers, metadata, checksum_algorithm) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     deleteUpload: db.prepare('DELETE FROM uploads WHERE upload_id = ?'),
@@ -231,7 +231,7 @@ export function openObjectIndex(file: string) {
             jumped = true;
             break;
           }
-          objects.push({ key: row.key, size: row.size, etag: row.etag, lastModified: row.last_modified });
+          objects.push({ key: row.key, size: row.size, etag: row.etag, lastModified: row.last_modified, get headers() { return JSON.parse(row.headers) as StandardHeaders; }, get metadata() { return JSON.parse(row.metadata) as Record<string, string>; } });
           last = after = row.key;
         }
         if (!jumped && rows.length <= maxKeys) return { objects, commonPrefixes, truncated: false, ...(last !== undefined ? { last } : {}) };

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import { finished, Readable, type Writable } from 'node:stream';
 import type { BlobStore } from './blob-store.js';
 import { runningChecksum, type ChecksumAlgorithm, type Digests } from './checksums.js';
 import { S3Error } from './errors.js';
@@ -86,8 +86,49 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
     if (!index.bucket(bucket)) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
   }
 
+  /**
+   * Blobs an open read streams from (`<app>/<blob>` → readers), and those of them already replaced:
+   * a GET that began before an overwrite or delete reads the old bytes to the end (a multipart
+   * object's later parts are opened only when reached), and the blobs go when the last reader ends.
+   */
+  const reading = new Map<string, number>();
+  const replacedWhileRead = new Set<string>();
+
   function discard(appId: string, ids: readonly string[]): void {
-    if (ids.length) deps.blobs.remove(appId, ids).catch((error: unknown) => deps.onError(appId, error));
+    const now = ids.filter((id) => {
+      if (!reading.has(`${appId}/${id}`)) return true;
+      replacedWhileRead.add(`${appId}/${id}`);
+      return false;
+    });
+    if (now.length) deps.blobs.remove(appId, now).catch((error: unknown) => deps.onError(appId, error));
+  }
+
+  /** Marks the blobs as read until the stream ends, errs or is destroyed. Synchronous, so before any commit can discard them. */
+  function holdWhileRead(appId: string, blobs: readonly BlobRef[], opened: Promise<Readable>): Promise<Readable> {
+    const names = [...new Set(blobs.map((b) => `${appId}/${b.id}`))];
+    for (const name of names) reading.set(name, (reading.get(name) ?? 0) + 1);
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      const free: string[] = [];
+      for (const name of names) {
+        const left = reading.get(name)! - 1;
+        if (left > 0) reading.set(name, left);
+        else {
+          reading.delete(name);
+          if (replacedWhileRead.delete(name)) free.push(name.slice(appId.length + 1));
+        }
+      }
+      discard(appId, free);
+    };
+    return opened.then((stream) => {
+      finished(stream, release);
+      return stream;
+    }, (error: unknown) => {
+      release();
+      throw error;
+    });
   }
 
   function objectOrThrow(index: ObjectIndex, bucket: string, key: string): StoredObject {
@@ -129,6 +170,10 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
   }
 
   function readBlobs(appId: string, blobs: readonly BlobRef[], start: number, end: number): Promise<Readable> {
+    return holdWhileRead(appId, blobs, openBlobs(appId, blobs, start, end));
+  }
+
+  function openBlobs(appId: string, blobs: readonly BlobRef[], start: number, end: number): Promise<Readable> {
     if (blobs.length === 1) return deps.blobs.read(appId, blobs[0]!.id, start, end);
     async function* concatenated() {
       let offset = 0;
