@@ -28,6 +28,6 @@ export interface Capability {
   /** Streamed calls under this path prefix (object bodies), handled before JSON parsing and its size cap. */
   readonly stream?: {
     readonly prefix: string;
-    readonly handle: (appId: string, req: IncomingMessage, res: ServerResponse, rest: string) => Promise<void>;
+    readonly handle: (appId: string, req: IncomingMessage, res: ServerResponse) => Promise<void>;
   };
 }

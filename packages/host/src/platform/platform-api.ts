@@ -59,7 +59,7 @@ export function createPlatformApi(capabilities: readonly Capability[], onBug: (a
 
   return async function handlePlatform(appId: string, req: IncomingMessage, res: ServerResponse, slot: Slot): Promise<void> {
     const stream = streams.find((s) => req.url?.startsWith(s.prefix));
-    if (stream) return stream.handle(appId, req, res, req.url!.slice(stream.prefix.length));
+    if (stream) return stream.handle(appId, req, res);
     const url = requestUrl(req);
     const match = matchRoute(routes, req.method ?? 'GET', url.pathname);
     if (!match) return sendError(res, { code: 'platform.not_found', message: `${req.method} ${url.pathname} is not part of the platform API` });

@@ -9,7 +9,7 @@ import { createCredentialStore } from './credentials.js';
 import { abiCode, S3Error } from './errors.js';
 import { LIST_KEYS_MAX, OBJECTS_REGION, PRESIGN_SECONDS_DEFAULT, PRESIGN_SECONDS_MAX } from './limits.js';
 import { presignUrl } from './presign.js';
-import { createS3Api } from './s3-api.js';
+import { ABI_PREFIX, createS3Api } from './s3-api.js';
 import { checkKey, createObjectsService } from './service.js';
 
 export { createLocalBlobStore, type BlobStore } from './blob-store.js';
@@ -112,7 +112,7 @@ export function createObjects(deps: ObjectsDeps) {
         return ok({ url, expiresAt: new Date(signingDate.getTime() + body.value.expiresIn * 1000).toISOString() });
       },
     },
-    stream: { prefix: '/v1/objects/s3', handle: s3.handleAbi },
+    stream: { prefix: ABI_PREFIX, handle: s3.handleAbi },
   } satisfies Capability;
 
   return {

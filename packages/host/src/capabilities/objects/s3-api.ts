@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { AwsChunkedDecoder } from './aws-chunked.js';
@@ -26,6 +26,9 @@ const RESPONSE_OVERRIDES: readonly [string, string][] = [
   ['response-cache-control', 'cache-control'], ['response-content-disposition', 'content-disposition'], ['response-content-encoding', 'content-encoding'],
 ];
 const EXPOSED_HEADERS = ['etag', 'last-modified', 'content-range', 'x-amz-request-id', 'x-amz-version-id', 'x-amz-delete-marker', ...CHECKSUM_ALGORITHMS.map((a) => `x-amz-checksum-${a}`)].join(', ');
+
+/** Raw S3 calls from the app's own code, on its platform socket. */
+export const ABI_PREFIX = '/v1/objects/s3/';
 
 const xmlParser = new XMLParser({ isArray: (name) => name === 'Part' || name === 'Object', parseTagValue: false, trimValues: true });
 
@@ -168,9 +171,14 @@ export function createS3Api(deps: S3ApiDeps) {
     const chunked = payload.kind === 'chunked-signed' || payload.kind === 'chunked-unsigned-trailer';
     const decoder = chunked ? new AwsChunkedDecoder(payload.kind === 'chunked-signed' ? payload.chain : undefined, payload.kind === 'chunked-signed' && payload.trailer) : undefined;
     const digester = new Digester({ sizeMax, sha256: payload.kind === 'sha256', ...(algorithm ? { algorithm } : {}) });
+    // The request is piped, not pipelined: a refused body must not destroy the socket before the error is sent.
+    const source = new PassThrough();
+    req.pipe(source);
+    req.once('close', () => { if (!req.complete) source.destroy(new Error('the client closed the request')); });
     try {
-      await (decoder ? pipeline(req, decoder, digester, sink) : pipeline(req, digester, sink));
+      await (decoder ? pipeline(source, decoder, digester, sink) : pipeline(source, digester, sink));
     } catch (error) {
+      req.unpipe(source);
       if (error instanceof S3Error) throw error;
       throw new S3Error('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header');
     }
@@ -515,8 +523,11 @@ export function createS3Api(deps: S3ApiDeps) {
         if (res.headersSent || req.destroyed) return void res.destroy();
         deps.onBug(error);
       }
-      // A refused upload may still be sending; drain it so the answer reaches the client.
-      if (!req.readableEnded) req.resume();
+      // A refused upload may still be sending: answer, then close rather than read the rest.
+      if (!req.complete) {
+        res.setHeader('connection', 'close');
+        req.resume();
+      }
       sendS3Error(res, error instanceof S3Error ? error : new S3Error('InternalError', 'We encountered an internal error. Please try again.'), style, resource, headOnly);
     }
   }
@@ -540,9 +551,9 @@ export function createS3Api(deps: S3ApiDeps) {
         return { appId: auth.appId, payload: auth.payload, ...splitPath(rawPath, virtualBucket) };
       });
     },
-    /** The ABI (`/v1/objects/s3/<bucket>/<key>` on the platform socket): the socket decides the app. */
-    handleAbi(appId: string, req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
-      return run(req, res, 'json', async () => ({ appId, payload: { kind: 'unsigned' }, ...splitPath(rawPath, undefined) }));
+    /** The ABI (`<ABI_PREFIX><bucket>/<key>` on the platform socket): the socket decides the app. */
+    handleAbi(appId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+      return run(req, res, 'json', async (rawPath) => ({ appId, payload: { kind: 'unsigned' }, ...splitPath(rawPath.slice(ABI_PREFIX.length - 1), undefined) }));
     },
   };
 }
