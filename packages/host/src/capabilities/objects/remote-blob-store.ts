@@ -24,12 +24,15 @@ const backendSchema = z.url().transform((text, ctx) => {
   const url = new URL(text);
   const [bucket = '', ...rest] = url.pathname.slice(1).split('/');
   const prefix = rest.filter(Boolean).join('/');
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.username || !url.password || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || !/^[A-Za-z0-9/_.-]*$/.test(prefix)) {
+  const region = url.searchParams.get('region') ?? 'us-east-1';
+  // An empty or misspelt region (`?region=`, `?regoin=`) would only show as refused writes later.
+  const onlyRegion = [...url.searchParams.keys()].every((name) => name === 'region');
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.username || !url.password || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || !/^[A-Za-z0-9/_.-]*$/.test(prefix) || !/^[A-Za-z0-9_-]{1,64}$/.test(region) || !onlyRegion) {
     ctx.addIssue({ code: 'custom', message: 'expected http(s)://<access key id>:<secret>@<host>[:port]/<bucket>[/<prefix>][?region=<region>]' });
     return z.NEVER;
   }
   return {
-    endpoint: new URL(url.origin), bucket, prefix: prefix ? `${prefix}/` : '', region: url.searchParams.get('region') ?? 'us-east-1',
+    endpoint: new URL(url.origin), bucket, prefix: prefix ? `${prefix}/` : '', region,
     accessKeyId: decodeURIComponent(url.username), secretAccessKey: decodeURIComponent(url.password),
   } satisfies S3Backend;
 });

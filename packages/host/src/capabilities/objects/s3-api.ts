@@ -30,7 +30,9 @@ const EXPOSED_HEADERS = ['etag', 'last-modified', 'content-range', 'x-amz-reques
 /** Raw S3 calls from the app's own code, on its platform socket. */
 export const ABI_PREFIX = '/v1/objects/s3/';
 
-const xmlParser = new XMLParser({ isArray: (name) => name === 'Part' || name === 'Object', parseTagValue: false, trimValues: true });
+// htmlEntities: numeric character references (`&#34;`), which Go's encoding/xml (rclone, minio-go) writes for the quotes of every ETag.
+// No trimValues: a key may begin or end with spaces (DeleteObjects would delete another key); the fields that may be padded are trimmed where read.
+const xmlParser = new XMLParser({ isArray: (name) => name === 'Part' || name === 'Object', parseTagValue: false, trimValues: false, htmlEntities: true });
 
 interface Context {
   readonly req: IncomingMessage;
@@ -315,12 +317,11 @@ export function createS3Api(deps: S3ApiDeps) {
     const end = range?.end ?? object.size - 1;
     headers['content-length'] = String(end - start + 1);
     if (range) headers['content-range'] = `bytes ${start}-${end}/${object.size}`;
+    // Opened before the status is sent, so a blob that cannot be read (a back end down) is still a clean 500.
+    const body = headOnly || object.size === 0 ? undefined : await service.read(ctx.appId, object, start, end);
     res.writeHead(range ? 206 : 200, headers);
-    if (headOnly || object.size === 0) {
-      res.end();
-      return;
-    }
-    await pipeline(await service.read(ctx.appId, object, start, end), res);
+    if (!body) return void res.end();
+    await pipeline(body, res);
   }
 
   async function putObject(ctx: Context): Promise<void> {
@@ -366,7 +367,7 @@ export function createS3Api(deps: S3ApiDeps) {
         errors.push({ Key, Code: error.code, Message: error.message });
       }
     }
-    const quiet = request.Quiet?.toLowerCase() === 'true';
+    const quiet = request.Quiet?.trim().toLowerCase() === 'true';
     sendXml(ctx.res, 200, { DeleteResult: { '@_xmlns': S3_NAMESPACE, Deleted: quiet ? [] : deleted, Error: errors } });
   }
 
@@ -404,7 +405,7 @@ export function createS3Api(deps: S3ApiDeps) {
       const partNumber = Number(p.PartNumber);
       if (!Number.isInteger(partNumber) || typeof p.ETag !== 'string') throw new S3Error('MalformedXML', 'every <Part> has a numeric <PartNumber> and an <ETag>');
       const checksum = upload.checksumAlgorithm ? p[`Checksum${upload.checksumAlgorithm.toUpperCase()}`] : undefined;
-      return { partNumber, etag: p.ETag, ...(typeof checksum === 'string' ? { checksum } : {}) };
+      return { partNumber, etag: p.ETag, ...(typeof checksum === 'string' ? { checksum: checksum.trim() } : {}) };
     });
     const object = service.completeUpload(ctx.appId, upload, requested, conditionFromHeaders(ctx.req));
     const checksum = object.checksum ? { [`Checksum${object.checksum.algorithm.toUpperCase()}`]: object.checksum.value, ChecksumType: object.checksum.type } : {};
@@ -520,8 +521,9 @@ export function createS3Api(deps: S3ApiDeps) {
       await dispatch(ctx);
     } catch (error) {
       if (!(error instanceof S3Error)) {
-        if (res.headersSent || req.destroyed) return void res.destroy();
-        deps.onBug(error);
+        // A client that hangs up mid-download is no bug; a blob that fails mid-way is.
+        if (!res.destroyed) deps.onBug(error);
+        if (res.headersSent) return void res.destroy();
       }
       // A refused upload may still be sending: answer, then close rather than read the rest.
       if (!req.complete) {
