@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -54,6 +54,8 @@ const listParser = new XMLParser({ isArray: (name) => name === 'Contents', parse
 export function createRemoteBlobStore(backend: S3Backend, spoolDir: string): BlobStore {
   const agent = new Agent({ connections: 64 });
   const signer = new SignatureV4({ credentials: { accessKeyId: backend.accessKeyId, secretAccessKey: backend.secretAccessKey }, region: backend.region, service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
+  // Spool files are only ever in flight; whatever is there at start was left by a crash.
+  rmSync(spoolDir, { recursive: true, force: true });
   mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
   const objectPath = (appId: string, id: string) => `/${backend.bucket}/${backend.prefix}${appId}/${id}`;
 

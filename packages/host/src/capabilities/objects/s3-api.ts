@@ -168,6 +168,7 @@ export function createS3Api(deps: S3ApiDeps) {
     const { req, payload } = ctx;
     const trailerName = header(req, 'x-amz-trailer')?.trim().toLowerCase();
     const named = CHECKSUM_ALGORITHMS.find((a) => header(req, `x-amz-checksum-${a}`) !== undefined);
+    if (header(req, 'x-amz-checksum-crc64nvme') !== undefined) throw new S3Error('NotImplemented', 'CRC64NVME checksums are not supported; use crc32, crc32c, sha1 or sha256');
     const fromTrailer = trailerName?.startsWith('x-amz-checksum-') ? trailerName.slice('x-amz-checksum-'.length) : undefined;
     const algorithm = named ?? checksumAlgorithm(fromTrailer) ?? checksumAlgorithm(header(req, 'x-amz-sdk-checksum-algorithm')) ?? defaultAlgorithm;
     const chunked = payload.kind === 'chunked-signed' || payload.kind === 'chunked-unsigned-trailer';
