@@ -14,26 +14,29 @@
 //    compared with `cmp`), and uploaded again as a multipart upload (@aws-sdk/lib-storage,
 //    16 MiB parts, 4 at once); compared with `cp` of the same file on the same disk (target:
 //    Plinth within 2× of cp), with the server's peak RSS while streaming.
-// Prints one table with Plinth / s3rver and Plinth / CloudServer for every row (target ≥ 2×
-// s3rver on every row). CloudServer (npm `@zenko/cloudserver`) is installed on demand into
+// The null server (bench/objects/null-s3.mjs: no signature checks, nothing on disk) runs the same
+// rows: the client's ceiling on these 2 cores, which no server can beat with this client; where
+// s3rver is already above half of it, 2× s3rver cannot be reached.
+// Prints one table with Plinth / s3rver, Plinth / CloudServer and Plinth / null for every row
+// (target ≥ 2× s3rver on every row). CloudServer (npm `@zenko/cloudserver`) is installed on demand into
 // bench/.cache/cloudserver (gitignored); when the install or start fails, it is skipped with the
 // reason. Plinth is skipped when packages/host/dist/capabilities/objects/ is not built.
 //
-//   npm run build && node bench/objects/run.mjs [--quick] [--only plinth,s3rver,cloudserver]
+//   npm run build && node bench/objects/run.mjs [--quick] [--only plinth,s3rver,cloudserver,null]
 //     [--big-mib 1024] [--list-keys 10000] [--checksums required|supported] [--cpu-prof]
 //     [--json FILE]
 //
 //   --quick       smaller counts and time limits, 2,000 listed keys, a 256 MiB big object (~2 min)
-//   --only        the targets to run, comma-separated (default: all three)
+//   --only        the targets to run, comma-separated (default: all four)
 //   --big-mib     size of the streamed object (default 1024; 256 with --quick)
 //   --list-keys   keys in the listed bucket (default 10000; 2000 with --quick)
 //   --checksums   the timed client's requestChecksumCalculation/responseChecksumValidation:
 //                 `required` (default: signed payloads on buffers, UNSIGNED-PAYLOAD on streams,
 //                 which every target speaks) or `supported` (the SDK's own default: CRC32 on
 //                 every PUT, aws-chunked streams, checked GETs; s3rver may not speak it)
-//   --cpu-prof    profile the Plinth daemon and print its hot spots
+//   --cpu-prof    profile the Plinth daemon: its hot spots over the run and within each row
 //
-// A default run takes 5–8 minutes on 2 cores and needs ~4 GiB of free disk in the temp folder.
+// A default run takes 4–6 minutes on 2 cores and needs ~4 GiB of free disk in the temp folder.
 // Loopback only; every process started here is stopped on the way out, also on failure or Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
@@ -60,8 +63,9 @@ const CLOUDSERVER_DIR = join(CLOUDSERVER_CACHE, 'node_modules', CLOUDSERVER_PACK
 const STEP_TIMEOUT_MS = 30_000;
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const ALL_TARGETS = ['plinth', 's3rver', 'cloudserver'];
-const LABELS = { plinth: 'Plinth', s3rver: 's3rver', cloudserver: 'CloudServer' };
+const ALL_TARGETS = ['plinth', 's3rver', 'cloudserver', 'null'];
+const LABELS = { plinth: 'Plinth', s3rver: 's3rver', cloudserver: 'CloudServer', null: 'null server' };
+const NULL_S3 = join(ROOT, 'bench/objects/null-s3.mjs');
 
 let opts;
 try {
@@ -122,6 +126,11 @@ const { getSignedUrl } = require('@aws-sdk/s3-request-presigner');
 const { NodeHttpHandler } = require('@smithy/node-http-handler');
 
 // ---------------------------------------------------------------- helpers
+
+// lib.mjs stops every process on these signals; the loops here stop sending too, so the daemon's drain is short.
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => { interrupted = true; });
+const checkInterrupted = () => { if (interrupted) throw new Error('interrupted'); };
 
 const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
 const fmtRate = (n) => (n >= 100 ? fmtInt(n) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
@@ -239,10 +248,11 @@ async function withRssPeak(pid, fn) {
 
 /** Sequential operations until `maxOps` or `maxMs`, after `warmup` untimed ones; latencies in ms. */
 async function sequential({ maxOps, maxMs, warmup }, op) {
-  for (let i = 0; i < warmup; i++) await op(i, true);
+  for (let i = 0; i < warmup; i++) { checkInterrupted(); await op(i, true); }
   const lat = [];
   const begun = performance.now();
   while (lat.length < maxOps && performance.now() - begun < maxMs) {
+    checkInterrupted();
     const t0 = performance.now();
     await op(lat.length, false);
     lat.push(performance.now() - t0);
@@ -345,6 +355,17 @@ async function startCloudserver() {
   return {
     id: 'cloudserver', handle: s3, extra: servers, pid: s3.child.pid, extraPids: servers.map((h) => h.child.pid), endpoint: `http://127.0.0.1:${port}`, dataDir: dir,
     credentials: { accessKeyId: 'accessKey1', secretAccessKey: 'verySecretKey1' }, note: `CloudServer ${version} on :${port} (file back end)`,
+  };
+}
+
+/** The client's ceiling: bench/objects/null-s3.mjs, a server that does nothing (no signatures, no disk). */
+async function startNull(files) {
+  const port = await freePort();
+  const handle = start(process.execPath, [NULL_S3, String(port)], { env: { ...process.env, NULL_S3_BIG_FILE: files.src }, name: 'null server' });
+  await waitFor('the null server to listen', () => canConnect(port), handle);
+  return {
+    id: 'null', handle, pid: handle.child.pid, endpoint: `http://127.0.0.1:${port}`, noCompatibility: true,
+    credentials: { accessKeyId: 'null', secretAccessKey: 'null' }, note: `bench/objects/null-s3.mjs on :${port} (checks nothing, stores nothing on disk)`,
   };
 }
 
@@ -462,9 +483,13 @@ async function measureTarget(target, files) {
   const rows = {};
   const bucket = 'bench-data';
   const attempt = async (id, fn) => {
+    checkInterrupted();
+    const t0Us = Number(process.hrtime.bigint() / 1000n); // CLOCK_MONOTONIC, as in --cpu-prof's timestamps
     try {
       rows[id] = await fn();
+      rows[id].windowUs = [t0Us, Number(process.hrtime.bigint() / 1000n)];
     } catch (error) {
+      if (interrupted) throw error;
       rows[id] = { error: errText(error) };
       log(`      ${id}: FAILED ${rows[id].error}`);
       if (target.handle.child.exitCode !== null || target.handle.child.signalCode !== null) throw new Error(`${target.handle.name} exited:\n${target.handle.output().slice(-4000)}`);
@@ -518,6 +543,7 @@ async function measureTarget(target, files) {
       await Promise.all(Array.from({ length: FILL_CONCURRENCY }, async () => {
         while (next < LIST_KEYS) {
           if (performance.now() - begun > FILL_MAX_MS) throw new Error(`the fill took over ${FILL_MAX_MS / 1000} s (${filled} of ${LIST_KEYS} keys)`);
+          checkInterrupted();
           const i = next++;
           const t0 = performance.now();
           await send(new S3.PutObjectCommand({ Bucket: listBucket, Key: `list/${(i % 97).toString(36)}/item-${String(i).padStart(6, '0')}`, Body: small }));
@@ -621,6 +647,39 @@ async function measureTarget(target, files) {
   return rows;
 }
 
+/**
+ * Where the profiled daemon spent its time during each row: the top functions by self time among
+ * the samples inside the row's window (both clocks are CLOCK_MONOTONIC, in µs).
+ */
+function profileRows(file, rows, top = 6) {
+  const profile = JSON.parse(readFileSync(file, 'utf8'));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const times = [];
+  let t = profile.startTime;
+  for (const dt of profile.timeDeltas) times.push((t += dt));
+  const out = {};
+  for (const [id, row] of Object.entries(rows)) {
+    if (!row.windowUs) continue;
+    const [from, to] = row.windowUs;
+    const self = new Map();
+    let busy = 0;
+    profile.samples.forEach((nodeId, i) => {
+      if (times[i] < from || times[i] > to) return;
+      const { callFrame: f } = byId.get(nodeId);
+      if (f.functionName === '(idle)') return;
+      const dt = profile.timeDeltas[i + 1] ?? 0;
+      busy += dt;
+      const key = `${f.functionName || '(anonymous)'}${f.url ? ` ${f.url.replace(`file://${ROOT}/`, '').replace(/^node:/, 'node:')}:${f.lineNumber + 1}` : ''}`;
+      self.set(key, (self.get(key) ?? 0) + dt);
+    });
+    out[id] = {
+      mainThreadBusyPct: (100 * busy) / Math.max(1, to - from),
+      top: [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([fn, us]) => ({ fn, pct: (100 * us) / Math.max(1, busy) })),
+    };
+  }
+  return out;
+}
+
 function bigRow(m, bytes) {
   const acc = m.result;
   const wallMs = acc.result;
@@ -688,7 +747,8 @@ function cell(row) {
 function printTable(result, ran) {
   const others = ran.filter((t) => t !== 'plinth');
   const hasPlinth = ran.includes('plinth');
-  const head = ['row', 'unit', ...ran.map((t) => LABELS[t]), ...(hasPlinth ? others.map((t) => `P/${LABELS[t]}`) : [])];
+  const ceiling = ran.includes('null') && ran.includes('s3rver');
+  const head = ['row', 'unit', ...ran.map((t) => LABELS[t]), ...(hasPlinth ? others.map((t) => `P/${LABELS[t]}`) : []), ...(ceiling ? ['null/s3rver'] : [])];
   const lines = [];
   for (const [id, label] of ROWS) {
     const unit = ran.map((t) => result.targets[t]?.rows?.[id]?.unit).find(Boolean) ?? '';
@@ -703,6 +763,14 @@ function printTable(result, ran) {
         line.push(ratio === null ? '—' : `${ratio.toFixed(2)}×${t === 's3rver' ? (ratio >= 2 ? ' ok' : ' MISS') : ''}`);
       }
     }
+    if (ceiling) {
+      // The most any server could reach against s3rver with this client here: below 2×, the target cannot be met.
+      const n = result.targets.null?.rows?.[id];
+      const o = result.targets.s3rver?.rows?.[id];
+      const max = n?.value && o?.value ? n.value / o.value : null;
+      (result.ceilingOverS3rver ??= {})[id] = max;
+      line.push(max === null ? '—' : `${max.toFixed(2)}×`);
+    }
     lines.push(line);
   }
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
@@ -710,6 +778,7 @@ function printTable(result, ran) {
   log(fmtLine(head));
   log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const l of lines) log(fmtLine(l));
+  if (ceiling) log('null/s3rver: the null server (the client\'s ceiling) over s3rver, the most any server can reach with this client here; below 2.00×, the 2× target cannot be met on that row');
 }
 
 // ---------------------------------------------------------------- main
@@ -732,9 +801,10 @@ async function main() {
   log(`[cp] ${BIG_MIB} MiB on the same disk: cp ${fmtRate(result.cp.cpMiBps)} MiB/s (${fmtMs(result.cp.cpMs)}); cp + sync ${fmtRate(result.cp.cpSyncMiBps)} MiB/s (${fmtMs(result.cp.cpSyncMs)})\n`);
 
   const profDir = opts['cpu-prof'] ? mkdtempSync(join(tmpdir(), 'plinth-objbench-prof-')) : null;
-  const starters = { plinth: () => startPlinth(profDir), s3rver: startS3rver, cloudserver: startCloudserver };
+  const starters = { plinth: () => startPlinth(profDir), s3rver: startS3rver, cloudserver: startCloudserver, null: () => startNull(files) };
   const ran = [];
   for (const id of ONLY) {
+    checkInterrupted();
     log(`[${id}] starting…`);
     spawnSync('sync');
     let target;
@@ -751,10 +821,12 @@ async function main() {
     const entry = (result.targets[id] = { endpoint: target.endpoint, note: target.note });
     try {
       t0 = performance.now();
-      entry.compatibility = await compatibility(target);
-      const failed = entry.compatibility.filter((c) => !c.ok);
-      log(`      compatibility: ${entry.compatibility.length - failed.length}/${entry.compatibility.length} checks pass (${fmtMs(performance.now() - t0)})`);
-      for (const c of failed) log(`        FAIL ${c.name}: ${c.error}`);
+      if (!target.noCompatibility) {
+        entry.compatibility = await compatibility(target);
+        const failed = entry.compatibility.filter((c) => !c.ok);
+        log(`      compatibility: ${entry.compatibility.length - failed.length}/${entry.compatibility.length} checks pass (${fmtMs(performance.now() - t0)})`);
+        for (const c of failed) log(`        FAIL ${c.name}: ${c.error}`);
+      }
       entry.rows = await measureTarget(target, files);
       entry.memory = treeMemoryKiB(target.pid);
       log(`      server RSS at the end ${(entry.memory.rssKiB / 1024).toFixed(0)} MiB, peak ${(entry.memory.peakKiB / 1024).toFixed(0)} MiB\n`);
@@ -766,7 +838,10 @@ async function main() {
     }
   }
   rmSync(work, { recursive: true, force: true });
-  if (profDir) result.profile = summariseProfile(profDir, ROOT);
+  if (profDir) {
+    result.profile = summariseProfile(profDir, ROOT);
+    if (result.profile && result.targets.plinth?.rows) result.profile.byRow = profileRows(result.profile.file, result.targets.plinth.rows);
+  }
 
   log(`=== objects (${fmtRate(result.cp.cpMiBps)} MiB/s is cp of ${BIG_MIB} MiB) ===`);
   if (ran.length) printTable(result, ran);
@@ -775,9 +850,11 @@ async function main() {
     const rows = result.targets[id].rows ?? {};
     const errors = Object.entries(rows).filter(([, r]) => r.error);
     for (const [row, r] of errors) log(`${LABELS[id]} ${row}: ${r.error}`);
-    const vsCp = ['big-put', 'big-get', 'big-multipart'].map((k) => [k, rows[k]?.value ? rows[k].value / result.cp.cpMiBps : null]);
-    result.targets[id].vsCp = Object.fromEntries(vsCp);
-    log(`${LABELS[id]} / cp: ${vsCp.map(([k, r]) => `${k.replace('big-', '')} ${r === null ? '—' : `${r.toFixed(2)}×`}`).join(', ')}${id === 'plinth' ? '  (target ≥ 0.5×, within 2× of cp)' : ''}`);
+    const vsCp = ['big-put', 'big-get', 'big-multipart'].map((k) => [k, rows[k]?.value ? rows[k].value / result.cp.cpMiBps : null, rows[k]?.value ? rows[k].value / result.cp.cpSyncMiBps : null]);
+    result.targets[id].vsCp = Object.fromEntries(vsCp.map(([k, r]) => [k, r]));
+    result.targets[id].vsCpSync = Object.fromEntries(vsCp.map(([k, , r]) => [k, r]));
+    const fmtR = (r) => (r === null ? '—' : `${r.toFixed(2)}×`);
+    log(`${LABELS[id]} / cp: ${vsCp.map(([k, r]) => `${k.replace('big-', '')} ${fmtR(r)}`).join(', ')}${id === 'plinth' ? ' (target ≥ 0.50×, within 2× of cp)' : ''}; / cp + sync: ${vsCp.map(([k, , r]) => `${k.replace('big-', '')} ${fmtR(r)}`).join(', ')}`);
   }
   const cpuLine = (id) => {
     const rows = result.targets[id]?.rows ?? {};
@@ -785,11 +862,19 @@ async function main() {
   };
   log('\nserver CPU per operation (per listing for list, per object for the big rows):');
   for (const id of ran) log(`  ${LABELS[id].padEnd(12)} ${cpuLine(id)}`);
+  const client = result.targets[ran[0]]?.rows ?? {};
+  log(`  ${'client'.padEnd(12)} ${ROWS.filter(([k]) => client[k] && !client[k].error).map(([k]) => `${k} ${fmtMs(client[k].clientCpuMsPerOp ?? client[k].clientCpuMs)}`).join(', ')} (this process, against ${LABELS[ran[0]]})`);
   const other = Math.max(0, ...ran.flatMap((id) => Object.values(result.targets[id].rows ?? {}).map((r) => r.otherCores ?? 0)));
   log(`other processes used up to ${other.toFixed(2)} cores during the timed rows${other > 0.15 ? '  WARNING: the machine was not quiet; figures are distorted' : ''}`);
   if (result.profile) {
     log(`\n=== Plinth daemon CPU profile (whole run; ${result.profile.busyMs.toFixed(0)} ms busy) ===\n${result.profile.file}`);
     for (const r of result.profile.rows) log(`  ${r.pct.toFixed(1).padStart(5)}%  ${r.fn}`);
+    for (const [id, label] of ROWS) {
+      const p = result.profile.byRow?.[id];
+      if (!p) continue;
+      log(`\n  ${label}: the daemon's main thread busy ${p.mainThreadBusyPct.toFixed(0)}% of the row`);
+      for (const r of p.top) log(`    ${r.pct.toFixed(1).padStart(5)}%  ${r.fn}`);
+    }
   }
   if (opts.json) writeJson(opts.json, result);
   if (!ran.length) throw new Error('no target ran');

@@ -299,6 +299,84 @@ backendSuite('a second Plinth daemon', async () => {
   };
 });
 
+describe('PLINTH_S3_BACKEND while the backend is down', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'plinth-s3rver-'));
+  const bucket = 'plinth-backend';
+  let port: number;
+  let server: S3rverInstance | undefined;
+  let plinth: ObjectsFixture;
+  let client: S3Client;
+  let backendClient: S3Client;
+  const kept = Buffer.from('written while the backend was up');
+
+  const startS3rver = async () => {
+    server = new S3rver({ address: '127.0.0.1', port, silent: true, directory, configureBuckets: [{ name: bucket }] });
+    await server.run();
+  };
+  const stopS3rver = async () => {
+    await server?.close();
+    server = undefined;
+  };
+
+  before(async () => {
+    port = await freePort();
+    await startS3rver();
+    backendClient = new S3Client({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    plinth = await startObjectsDaemon([APP], { env: { PLINTH_S3_BACKEND: `http://S3RVER:S3RVER@127.0.0.1:${port}/${bucket}` } });
+    // One attempt: the SDK would otherwise retry each refused request.
+    client = plinth.client(APP, { maxAttempts: 1 });
+    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'kept.txt', Body: kept }));
+    await stopS3rver();
+  }, { timeout: 60_000 });
+
+  after(async () => {
+    try {
+      backendClient?.destroy();
+      await plinth?.stop();
+    } finally {
+      await stopS3rver();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  }, { timeout: 60_000 });
+
+  test('a write fails and commits nothing; metadata still answers', { timeout: 30_000 }, async () => {
+    await assert.rejects(client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'lost.txt', Body: 'never stored' })));
+    await assert.rejects(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'lost.txt' })), { name: 'NotFound' });
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET }));
+    assert.deepEqual(listed.Contents?.map((o) => [o.Key, o.Size]), [['kept.txt', kept.length]]);
+    await assert.rejects(client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'kept.txt' })), 'the bytes are only in the backend');
+    const spool = join(plinth.daemon.dataDir, 'spool');
+    assert.deepEqual(existsSync(spool) ? readdirSync(spool) : [], [], 'the failed upload\'s spool file is gone');
+  });
+
+  test('a backend failure is answered with a 500 S3 error, not a reset connection, and logged', { timeout: 30_000 }, async () => {
+    const logged = () => (plinth.daemon.output().match(/objects: unexpected error/g) ?? []).length;
+    const loggedBefore = logged();
+    await assert.rejects(client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'lost.txt', Body: 'never stored' })), (error: { name?: string; $metadata?: { httpStatusCode?: number } }) => {
+      assert.deepEqual([error.$metadata?.httpStatusCode, error.name], [500, 'InternalError']);
+      return true;
+    });
+    // The blob is opened before the status is sent, so a read that cannot reach the back end is a 500 too, not a cut 200.
+    await assert.rejects(client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'kept.txt' })), (error: { name?: string; $metadata?: { httpStatusCode?: number } }) => {
+      assert.deepEqual([error.$metadata?.httpStatusCode, error.name], [500, 'InternalError']);
+      return true;
+    });
+    const loggedAfter = await eventually(async () => logged(), (count) => count >= loggedBefore + 2);
+    assert.ok(loggedAfter >= loggedBefore + 2, `the daemon logs both failures:\n${plinth.daemon.output().slice(-2000)}`);
+    assert.match(plinth.daemon.output(), /ECONNREFUSED/);
+  });
+
+  test('once the backend is back, reads work and the failed writes left no blob behind', { timeout: 30_000 }, async () => {
+    await startS3rver();
+    assert.equal(sha256((await bodyOf(client, 'kept.txt')).bytes), sha256(kept));
+    const answer = await backendClient.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${APP}/` }));
+    assert.deepEqual(answer.Contents?.map((o) => Number(o.Size)), [kept.length]);
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'later.txt', Body: 'after the outage' }));
+    assert.equal((await bodyOf(client, 'later.txt')).bytes.toString(), 'after the outage');
+  });
+});
+
 describe('PLINTH_S3_BACKEND values', () => {
   const SECRET = 'sEcReT-not-to-be-printed';
   const invalid = [
@@ -309,6 +387,8 @@ describe('PLINTH_S3_BACKEND values', () => {
     `http://key:${SECRET}@127.0.0.1:9000/`,
     `http://key:${SECRET}@127.0.0.1:9000/Not_A_Bucket`,
     `http://key:${SECRET}@127.0.0.1:9000/bucket/a%20prefix`,
+    `http://key:${SECRET}@127.0.0.1:9000/bucket?region=`,
+    `http://key:${SECRET}@127.0.0.1:9000/bucket?regoin=eu-west-1`,
   ];
 
   for (const value of invalid) {

@@ -160,6 +160,17 @@ export function parseRange(value: string | undefined, size: number): { start: nu
   return { start, end };
 }
 
+/**
+ * A presigned URL carries the `x-amz-*` headers it was signed with (checksums, user metadata)
+ * in its query; they bind the request as if sent as headers, so a pinned checksum is checked.
+ */
+function hoistSignedQueryHeaders(req: IncomingMessage, query: Context['query']): void {
+  for (const [name, value] of Object.entries(query)) {
+    const lower = name.toLowerCase();
+    if (name === lower && lower.startsWith('x-amz-') && typeof value === 'string' && req.headers[lower] === undefined) req.headers[lower] = value;
+  }
+}
+
 export function createS3Api(deps: S3ApiDeps) {
   const { service } = deps;
 
@@ -551,6 +562,7 @@ export function createS3Api(deps: S3ApiDeps) {
       }
       return run(req, res, 'xml', async (rawPath, query) => {
         const auth = await authenticate(req, rawPath, query, deps.lookup, deps.now());
+        if (auth.presigned) hoistSignedQueryHeaders(req, query);
         return { appId: auth.appId, payload: auth.payload, ...splitPath(rawPath, virtualBucket) };
       });
     },
