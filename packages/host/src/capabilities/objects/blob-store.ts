@@ -10,6 +10,8 @@ import { Readable, type Writable } from 'node:stream';
  * and made durable before any metadata refers to it.
  */
 export interface BlobStore {
+  /** Objects up to this size live in the index row instead (0: never), saving a file and two fsyncs. */
+  readonly inlineBytesMax: number;
   /** Streams a new blob: `fill` pipes the body into the sink. Resolves with its id once the bytes are durable. */
   write(appId: string, fill: (sink: Writable) => Promise<void>): Promise<string>;
   /** Bytes `start` to `end` inclusive. */
@@ -19,6 +21,9 @@ export interface BlobStore {
   sweep(appId: string, isReferenced: (id: string) => boolean): Promise<number>;
   removeApp(appId: string): Promise<void>;
 }
+
+/** Local objects up to 64 KiB are stored in the SQLite index (SQLite reads small blobs faster than files). */
+const INLINE_BYTES_MAX = 64 * 1024;
 
 export const newBlobId = () => randomBytes(16).toString('hex');
 
@@ -49,6 +54,7 @@ export function createLocalBlobStore(objectsDirOf: (appId: string) => string): B
   };
 
   return {
+    inlineBytesMax: INLINE_BYTES_MAX,
     async write(appId, fill) {
       const d = ensure(appId);
       const id = newBlobId();

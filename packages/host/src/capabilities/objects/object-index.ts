@@ -33,8 +33,10 @@ export interface StoredObject {
   readonly headers: StandardHeaders;
   readonly metadata: Readonly<Record<string, string>>;
   readonly checksum?: StoredChecksum;
-  /** The bytes, in order: one blob, or one per part. */
+  /** The bytes, in order: one blob, or one per part; none for an inline object. */
   readonly blobs: readonly BlobRef[];
+  /** A small object's bytes, kept in the index row itself (one commit, no file). */
+  readonly inline?: Buffer;
 }
 
 export interface Upload {
@@ -76,7 +78,8 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS buckets (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS objects (
   bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
-  last_modified INTEGER NOT NULL, headers TEXT NOT NULL, metadata TEXT NOT NULL, checksum TEXT, blobs TEXT NOT NULL
+  last_modified INTEGER NOT NULL, headers TEXT NOT NULL, metadata TEXT NOT NULL, checksum TEXT, blobs TEXT NOT NULL,
+  inline BLOB
 ) STRICT;
 CREATE UNIQUE INDEX IF NOT EXISTS objects_by_key ON objects (bucket, key);
 CREATE TABLE IF NOT EXISTS uploads (
@@ -90,7 +93,7 @@ CREATE TABLE IF NOT EXISTS parts (
 ) STRICT;
 `;
 
-interface ObjectRow { bucket: string; key: string; size: number; etag: string; last_modified: number; headers: string; metadata: string; checksum: string | null; blobs: string }
+interface ObjectRow { bucket: string; key: string; size: number; etag: string; last_modified: number; headers: string; metadata: string; checksum: string | null; blobs: string; inline: Buffer | null }
 interface UploadRow { upload_id: string; bucket: string; key: string; initiated: number; headers: string; metadata: string; checksum_algorithm: string | null }
 interface PartRow { part_number: number; size: number; etag: string; checksum: string | null; blob_id: string; last_modified: number }
 
@@ -102,6 +105,7 @@ const toObject = (row: ObjectRow): StoredObject => ({
   headers: JSON.parse(row.headers) as StandardHeaders, metadata: JSON.parse(row.metadata) as Record<string, string>,
   ...(row.checksum ? { checksum: JSON.parse(row.checksum) as StoredChecksum } : {}),
   blobs: JSON.parse(row.blobs) as BlobRef[],
+  ...(row.inline ? { inline: row.inline } : {}),
 });
 
 const toUpload = (row: UploadRow): Upload => ({
@@ -134,10 +138,10 @@ export function openObjectIndex(file: string) {
     deleteBucket: db.prepare('DELETE FROM buckets WHERE name = ?'),
     anyObject: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
     object: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
-    upsertObject: db.prepare(`INSERT INTO objects (bucket, key, size, etag, last_modified, headers, metadata, checksum, blobs)
-      VALUES (@bucket, @key, @size, @etag, @lastModified, @headers, @metadata, @checksum, @blobs)
+    upsertObject: db.prepare(`INSERT INTO objects (bucket, key, size, etag, last_modified, headers, metadata, checksum, blobs, inline)
+      VALUES (@bucket, @key, @size, @etag, @lastModified, @headers, @metadata, @checksum, @blobs, @inline)
       ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified,
-        headers = excluded.headers, metadata = excluded.metadata, checksum = excluded.checksum, blobs = excluded.blobs`),
+        headers = excluded.headers, metadata = excluded.metadata, checksum = excluded.checksum, blobs = excluded.blobs, inline = excluded.inline`),
     deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
     page: db.prepare<[string, string, string, number], Pick<ObjectRow, 'key' | 'size' | 'etag' | 'last_modified' | 'headers' | 'metadata'>>(
       'SELECT key, size, etag, last_modified, headers, metadata FROM objects WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key LIMIT ?'),
@@ -192,7 +196,7 @@ export function openObjectIndex(file: string) {
       const previous = s.object.get(object.bucket, object.key);
       s.upsertObject.run({
         ...object, headers: JSON.stringify(object.headers), metadata: JSON.stringify(object.metadata),
-        checksum: object.checksum ? JSON.stringify(object.checksum) : null, blobs: JSON.stringify(object.blobs),
+        checksum: object.checksum ? JSON.stringify(object.checksum) : null, blobs: JSON.stringify(object.blobs), inline: object.inline ?? null,
       });
       return previous ? (JSON.parse(previous.blobs) as BlobRef[]) : [];
     },

@@ -99,6 +99,27 @@ describe('objects: the S3 API through @aws-sdk/client-s3 with its default settin
     assert.equal(empty.ETag, `"${md5('')}"`);
   });
 
+  test('objects up to 64 KiB live in the index row, larger ones in a blob file; both read, range and copy alike', async () => {
+    const blobsDir = join(f.daemon.dataDir, 'apps', 'alpha', 'data', 'objects', 'blobs');
+    const files = () => readdirSync(blobsDir).length;
+    const before = files();
+    const small = Buffer.alloc(64 * 1024, 's');
+    const large = Buffer.alloc(64 * 1024 + 1, 'l');
+    await s3.send(new PutObjectCommand({ Bucket: 'photos', Key: 'size/small', Body: small }));
+    assert.equal(files(), before, 'a 64 KiB object makes no file');
+    await s3.send(new PutObjectCommand({ Bucket: 'photos', Key: 'size/large', Body: large }));
+    assert.equal(files(), before + 1, 'a larger one makes one');
+    await s3.send(new CopyObjectCommand({ Bucket: 'photos', Key: 'size/small-copy', CopySource: 'photos/size/small' }));
+    for (const [key, body] of [['size/small', small], ['size/large', large], ['size/small-copy', small]] as const) {
+      const whole = await s3.send(new GetObjectCommand({ Bucket: 'photos', Key: key }));
+      assert.equal(md5(await whole.Body!.transformToByteArray()), md5(body), key);
+      const part = await s3.send(new GetObjectCommand({ Bucket: 'photos', Key: key, Range: 'bytes=100-109' }));
+      assert.equal(await part.Body!.transformToString(), body.subarray(100, 110).toString(), key);
+    }
+    await s3.send(new DeleteObjectsCommand({ Bucket: 'photos', Delete: { Objects: ['size/small', 'size/large', 'size/small-copy'].map((Key) => ({ Key })) } }));
+    assert.equal((await s3Failure(s3.send(new HeadObjectCommand({ Bucket: 'photos', Key: 'size/small' })))).status, 404);
+  });
+
   test('checksums: every algorithm is stored and returned; a wrong checksum or Content-MD5 is BadDigest and stores nothing', async () => {
     for (const algorithm of ['CRC32', 'CRC32C', 'SHA1', 'SHA256'] as const) {
       const put = await s3.send(new PutObjectCommand({ Bucket: 'photos', Key: `sum/${algorithm}`, Body: `data for ${algorithm}`, ChecksumAlgorithm: algorithm }));

@@ -94,6 +94,8 @@ export function createRemoteBlobStore(backend: S3Backend, spoolDir: string): Blo
   }
 
   return {
+    // The operator chose the back end to hold the bytes; none stay in the local index.
+    inlineBytesMax: 0,
     async write(appId, fill) {
       const id = newBlobId();
       const spool = join(spoolDir, `${appId}-${id}`);

@@ -231,9 +231,15 @@ export function createS3Api(deps: S3ApiDeps) {
     return { ...(ifMatch ? { ifMatch } : {}), ...(ifNoneMatch ? { ifNoneMatch } : {}) };
   }
 
+  /** The body's length as declared (decoded, for aws-chunked), if it is. */
+  function declaredLength(ctx: Context): number | undefined {
+    const chunked = ctx.payload.kind === 'chunked-signed' || ctx.payload.kind === 'chunked-unsigned-trailer';
+    const text = chunked ? header(ctx.req, 'x-amz-decoded-content-length') : header(ctx.req, 'content-length');
+    return text !== undefined && /^\d{1,15}$/.test(text) ? Number(text) : undefined;
+  }
+
   function bodyFill(ctx: Context, sizeMax: number, defaultAlgorithm?: ChecksumAlgorithm): Fill {
-    const declared = Number(header(ctx.req, 'x-amz-decoded-content-length') ?? header(ctx.req, 'content-length') ?? 0);
-    if (declared > sizeMax) throw new S3Error('EntityTooLarge', `Your proposed upload exceeds the maximum allowed size of ${sizeMax} bytes`);
+    if ((declaredLength(ctx) ?? 0) > sizeMax) throw new S3Error('EntityTooLarge', `Your proposed upload exceeds the maximum allowed size of ${sizeMax} bytes`);
     return (sink) => receive(ctx, sink, sizeMax, defaultAlgorithm);
   }
 
@@ -261,7 +267,7 @@ export function createS3Api(deps: S3ApiDeps) {
   function copyFill(ctx: Context, source: StoredObject, start: number, end: number, algorithm: ChecksumAlgorithm | undefined): Fill {
     return async (sink) => {
       const digester = new Digester({ sizeMax: Number.MAX_SAFE_INTEGER, ...(algorithm ? { algorithm } : {}) });
-      await pipeline(await service.copyFill(ctx.appId, source, start, end), digester, sink);
+      await pipeline(await service.read(ctx.appId, source, start, end), digester, sink);
       return digester.digests();
     };
   }
@@ -338,7 +344,7 @@ export function createS3Api(deps: S3ApiDeps) {
 
   async function putObject(ctx: Context): Promise<void> {
     service.checkBucket(ctx.appId, ctx.bucket);
-    const object = await service.put(ctx.appId, { bucket: ctx.bucket, key: ctx.key, headers: standardHeaders(ctx.req), metadata: userMetadata(ctx.req) }, bodyFill(ctx, OBJECT_PUT_BYTES_MAX), conditionFromHeaders(ctx.req));
+    const object = await service.put(ctx.appId, { bucket: ctx.bucket, key: ctx.key, headers: standardHeaders(ctx.req), metadata: userMetadata(ctx.req) }, bodyFill(ctx, OBJECT_PUT_BYTES_MAX), conditionFromHeaders(ctx.req), declaredLength(ctx));
     ctx.res.writeHead(200, { etag: quoted(object.etag), 'content-length': 0, ...checksumHeaders(object) }).end();
   }
 
@@ -353,7 +359,7 @@ export function createS3Api(deps: S3ApiDeps) {
     const target = directive === 'COPY'
       ? { bucket: ctx.bucket, key: ctx.key, headers: source.headers, metadata: source.metadata }
       : { bucket: ctx.bucket, key: ctx.key, headers: standardHeaders(ctx.req), metadata: userMetadata(ctx.req) };
-    const object = await service.put(ctx.appId, target, copyFill(ctx, source, 0, source.size - 1, algorithm), conditionFromHeaders(ctx.req));
+    const object = await service.put(ctx.appId, target, copyFill(ctx, source, 0, source.size - 1, algorithm), conditionFromHeaders(ctx.req), source.size);
     sendXml(ctx.res, 200, { CopyObjectResult: { '@_xmlns': S3_NAMESPACE, ETag: quoted(object.etag), LastModified: isoDate(object.lastModified) } }, checksumHeaders(object));
   }
 

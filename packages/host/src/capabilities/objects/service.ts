@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { finished, Readable, type Writable } from 'node:stream';
+import { finished, Readable, Writable } from 'node:stream';
 import type { BlobStore } from './blob-store.js';
 import { runningChecksum, type ChecksumAlgorithm, type Digests } from './checksums.js';
 import { S3Error } from './errors.js';
@@ -169,8 +169,24 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
     }
   }
 
-  function readBlobs(appId: string, blobs: readonly BlobRef[], start: number, end: number): Promise<Readable> {
-    return holdWhileRead(appId, blobs, openBlobs(appId, blobs, start, end));
+  function readObject(appId: string, object: StoredObject, start: number, end: number): Promise<Readable> {
+    if (object.inline) return Promise.resolve(Readable.from([object.inline.subarray(start, end + 1)]));
+    return holdWhileRead(appId, object.blobs, openBlobs(appId, object.blobs, start, end));
+  }
+
+  /** Receives a small body into memory; more than `sizeMax` bytes is refused (a lying length must not fill memory). */
+  async function fillInline(fill: Fill, sizeMax: number): Promise<{ data: Buffer; digests: Digests }> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const digests = await fill(new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        size += chunk.length;
+        if (size > sizeMax) return done(new S3Error('IncompleteBody', 'the body is longer than its declared length'));
+        chunks.push(chunk);
+        done();
+      },
+    }));
+    return { data: Buffer.concat(chunks), digests };
   }
 
   function openBlobs(appId: string, blobs: readonly BlobRef[], start: number, end: number): Promise<Readable> {
@@ -215,16 +231,21 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
     head: (appId: string, bucket: string, key: string) => objectOrThrow(indexOf(appId), bucket, key),
     /** Fails fast, before a body is read, when the bucket is missing. */
     checkBucket: (appId: string, bucket: string) => bucketOrThrow(indexOf(appId), bucket),
-    read: (appId: string, object: StoredObject, start: number, end: number) => readBlobs(appId, object.blobs, start, end),
+    read: readObject,
 
-    async put(appId: string, target: NewObject, fill: Fill, condition: WriteCondition = {}): Promise<StoredObject> {
+    /** `sizeHint`: the declared length, when known; small bodies then go inline. */
+    async put(appId: string, target: NewObject, fill: Fill, condition: WriteCondition = {}, sizeHint?: number): Promise<StoredObject> {
       checkKey(target.key);
       const index = indexOf(appId);
       bucketOrThrow(index, target.bucket);
       checkCondition(index, target.bucket, target.key, condition);
-      const { blob, digests } = await writeBlob(appId, fill);
+      const small = sizeHint !== undefined && deps.blobs.inlineBytesMax > 0 && sizeHint <= deps.blobs.inlineBytesMax;
+      const { blobs, inline, digests } = small
+        ? await fillInline(fill, sizeHint).then(({ data, digests: d }) => ({ blobs: [], inline: data, digests: d }))
+        : await writeBlob(appId, fill).then(({ blob, digests: d }) => ({ blobs: [blob], inline: undefined, digests: d }));
       return commit(appId, index, {
-        ...target, size: blob.size, etag: digests.md5.toString('hex'), lastModified: deps.now(), blobs: [blob],
+        ...target, size: digests.size, etag: digests.md5.toString('hex'), lastModified: deps.now(), blobs,
+        ...(inline ? { inline } : {}),
         ...(digests.checksum ? { checksum: { ...digests.checksum, type: 'FULL_OBJECT' } } : {}),
       }, condition);
     },
@@ -323,8 +344,6 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       return object;
     },
 
-    /** A copy streams the source into a new blob (copies of a few parts of a large object stay cheap). */
-    copyFill: (appId: string, source: StoredObject, start: number, end: number) => readBlobs(appId, source.blobs, start, end),
 
     usage: (appId: string) => indexOf(appId).usage(),
     async removeApp(appId: string): Promise<void> {
