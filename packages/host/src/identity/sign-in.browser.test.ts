@@ -3,21 +3,15 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium, settleWithin } from '../testing/browser.js';
 import { REPO_ROOT, addUser, installApp, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const WAIT_MS = 10_000;
 const EMAIL = 'grace@example.com';
 const PASSWORD = 'correct horse battery';
 const SCREENSHOT = '/tmp/plinth-signin.png';
 
-/** Resolves to 'timeout' if the promise has not settled within ms; never rejects. */
-function settleWithin(promise: Promise<unknown>, ms: number): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise((r) => { timer = setTimeout(() => r('timeout'), ms); });
-  return Promise.race([promise.catch((e: unknown) => e), timeout]).finally(() => clearTimeout(timer));
-}
 
 // CI installs Debian's chromium (.ci/run); without it this suite fails rather than skips.
 describe('sign-in in a real browser', () => {
@@ -28,12 +22,7 @@ describe('sign-in in a real browser', () => {
     daemon = await startTestDaemon();
     installApp(daemon, join(REPO_ROOT, 'examples/hello'));
     addUser(daemon, EMAIL, PASSWORD, ['--name', 'Grace Hopper']);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 15_000,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, { timeout: 60_000 });
 
   after(async () => {

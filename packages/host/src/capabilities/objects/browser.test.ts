@@ -9,10 +9,10 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium, settleWithin } from '../../testing/browser.js';
 import { startObjectsDaemon, type ObjectsFixture } from '../../testing/objects-fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const WAIT_MS = 10_000;
 const APP = 'web';
 const BUCKET = 'uploads';
@@ -23,12 +23,6 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 const md5 = (bytes: Uint8Array) => createHash('md5').update(bytes).digest('hex');
 const errorCode = (xml: string) => /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
 
-/** Resolves to 'timeout' if the promise has not settled within ms; never rejects. */
-function settleWithin(promise: Promise<unknown>, ms: number): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise((r) => { timer = setTimeout(() => r('timeout'), ms); });
-  return Promise.race([promise.catch((e: unknown) => e), timeout]).finally(() => clearTimeout(timer));
-}
 
 interface PageAnswer { status: number; headers: Record<string, string>; text: string; sha256: string; error?: undefined }
 type PageResult = PageAnswer | { error: string };
@@ -86,12 +80,7 @@ describe('presigned URLs in a real browser', () => {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('stored');
     });
     await new Promise<void>((resolve) => bare!.listen(0, '127.0.0.1', resolve));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 15_000,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, { timeout: 60_000 });
 
   after(async () => {
