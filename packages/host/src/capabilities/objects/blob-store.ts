@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, readdirSync } from 'node:fs';
+import { createReadStream, createWriteStream, fdatasync, mkdirSync, readdirSync, type WriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import { Readable, Transform, type Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 
 /**
  * Where object bytes live. Blobs are immutable and named by random ids, never by object keys,
@@ -36,6 +37,31 @@ async function fsyncDirectory(path: string): Promise<void> {
   }
 }
 
+/** Flushed while written, so the fsync at close finds little left (a large upload's last step is not one long flush). */
+const SYNC_EVERY_BYTES = 16 * 1024 * 1024;
+
+/** A pass-through into `file` that starts an fdatasync (off the event loop) every SYNC_EVERY_BYTES. */
+function syncAsWritten(file: WriteStream): Writable {
+  let unsynced = 0;
+  let fd: number | undefined;
+  file.once('open', (opened: number) => { fd = opened; });
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      unsynced += chunk.length;
+      if (unsynced >= SYNC_EVERY_BYTES && fd !== undefined) {
+        unsynced = 0;
+        // Best effort: the close still fsyncs everything; an error here (fd already closed) changes nothing.
+        fdatasync(fd, () => undefined);
+      }
+      done(null, chunk);
+    },
+  });
+  tap.pipe(file);
+  tap.once('error', (error) => file.destroy(error));
+  file.once('error', (error) => tap.destroy(error));
+  return tap;
+}
+
 /** Blobs as files under `<app data>/objects/blobs`, written through `tmp/`, fsynced, then renamed. */
 export function createLocalBlobStore(objectsDirOf: (appId: string) => string): BlobStore {
   const dirs = (appId: string) => {
@@ -61,7 +87,8 @@ export function createLocalBlobStore(objectsDirOf: (appId: string) => string): B
       const tmp = join(d.tmp, id);
       try {
         // flush: fsync before close, and the stream's finish waits for the close.
-        await fill(createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true }));
+        const file = createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true });
+        await Promise.all([fill(syncAsWritten(file)), finished(file)]);
         await rename(tmp, join(d.blobs, id));
         await fsyncDirectory(d.blobs);
         return id;

@@ -57,6 +57,11 @@ export function createObjects(deps: ObjectsDeps) {
   };
   const s3 = createS3Api({ service, lookup, region: OBJECTS_REGION, now: deps.now, onBug: (error) => deps.onBug(undefined, error) });
   const bucket = (call: PlatformCall) => call.params.bucket ?? '';
+  /** A change is answered once it is on disk. */
+  const durably = async <T>(appId: string, result: Result<T>): Promise<Result<T>> => {
+    if (result.ok) await service.durable(appId);
+    return result;
+  };
   const credentialsFor = (appId: string) => ({ endpoint: deps.endpoint.origin, region: OBJECTS_REGION, ...credentials.getOrCreate(appId) });
 
   const capability = {
@@ -64,8 +69,8 @@ export function createObjects(deps: ObjectsDeps) {
     routes: {
       'GET /v1/objects/credentials': (call) => ok(credentialsFor(call.appId)),
       'GET /v1/objects/buckets': (call) => attempt(() => ({ buckets: service.listBuckets(call.appId).map((b) => ({ name: b.name, created: new Date(b.created).toISOString() })) })),
-      'PUT /v1/objects/buckets/:bucket': (call) => attempt(() => (service.createBucket(call.appId, bucket(call)), { name: bucket(call) })),
-      'DELETE /v1/objects/buckets/:bucket': (call) => attempt(() => (service.deleteBucket(call.appId, bucket(call)), {})),
+      'PUT /v1/objects/buckets/:bucket': (call) => durably(call.appId, attempt(() => (service.createBucket(call.appId, bucket(call)), { name: bucket(call) }))),
+      'DELETE /v1/objects/buckets/:bucket': (call) => durably(call.appId, attempt(() => (service.deleteBucket(call.appId, bucket(call)), {}))),
       'GET /v1/objects/buckets/:bucket/objects': (call) => {
         const q = call.url.searchParams;
         const limitText = q.get('limit');
@@ -89,10 +94,10 @@ export function createObjects(deps: ObjectsDeps) {
       'POST /v1/objects/buckets/:bucket/delete': (call) => {
         const body = parseBody(call, deleteSchema);
         if (!body.ok) return body;
-        return attempt(() => {
+        return durably(call.appId, attempt(() => {
           for (const key of body.value.keys) service.delete(call.appId, bucket(call), key);
           return { deleted: body.value.keys };
-        });
+        }));
       },
       'POST /v1/objects/buckets/:bucket/presign': async (call) => {
         const body = parseBody(call, presignSchema);

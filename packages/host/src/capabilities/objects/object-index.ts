@@ -1,3 +1,4 @@
+import { open, type FileHandle } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import type { ChecksumAlgorithm } from './checksums.js';
 
@@ -122,13 +123,20 @@ const toPart = (row: PartRow): Part => ({
 /**
  * One app's object metadata: buckets, objects (pointing at blobs), multipart uploads and parts.
  * Key order is SQLite's BINARY collation, i.e. UTF-8 byte order, which is S3's listing order.
- * synchronous=FULL: a commit that returned survives power loss, since a 200 promised the object.
+ *
+ * Durability: a 200 promises the object survives power loss, which synchronous=FULL gives by an
+ * fsync inside every commit, on the event loop. Instead commits run with synchronous=NORMAL
+ * (written to the WAL, consistent after a crash of the process) and `durable()` fsyncs the WAL
+ * off the event loop; callers await it before they answer or delete a replaced blob.
  */
 export function openObjectIndex(file: string) {
   const db: Database.Database = new Database(file);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma('synchronous = NORMAL');
   db.exec(SCHEMA);
+  // Opened after the schema write, so the WAL file exists; SQLite removes it only on close.
+  const wal: Promise<FileHandle> = open(`${file}-wal`, 'r');
+  wal.catch(() => undefined);
 
   const s = {
     bucket: db.prepare<[string], { name: string; created_at: number }>('SELECT * FROM buckets WHERE name = ?'),
@@ -165,7 +173,14 @@ export function openObjectIndex(file: string) {
   };
 
   return {
-    close: (): void => void db.close(),
+    close(): void {
+      db.close();
+      wal.then((handle) => handle.close(), () => undefined);
+    },
+    /** Resolves once every commit made before the call is on disk. */
+    async durable(): Promise<void> {
+      await (await wal).datasync();
+    },
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
 
     bucket: (name: string) => s.bucket.get(name),

@@ -385,13 +385,15 @@ export function createS3Api(deps: S3ApiDeps) {
         errors.push({ Key, Code: error.code, Message: error.message });
       }
     }
+    await service.durable(ctx.appId);
     const quiet = request.Quiet?.trim().toLowerCase() === 'true';
     sendXml(ctx.res, 200, { DeleteResult: { '@_xmlns': S3_NAMESPACE, Deleted: quiet ? [] : deleted, Error: errors } });
   }
 
-  function createUpload(ctx: Context): void {
+  async function createUpload(ctx: Context): Promise<void> {
     const algorithm = checksumAlgorithm(header(ctx.req, 'x-amz-checksum-algorithm'));
     const upload = service.createUpload(ctx.appId, { bucket: ctx.bucket, key: ctx.key, headers: standardHeaders(ctx.req), metadata: userMetadata(ctx.req) }, algorithm);
+    await service.durable(ctx.appId);
     sendXml(ctx.res, 200, { InitiateMultipartUploadResult: { '@_xmlns': S3_NAMESPACE, Bucket: ctx.bucket, Key: ctx.key, UploadId: upload.uploadId } }, algorithm ? { 'x-amz-checksum-algorithm': algorithm.toUpperCase() } : {});
   }
 
@@ -425,7 +427,7 @@ export function createS3Api(deps: S3ApiDeps) {
       const checksum = upload.checksumAlgorithm ? p[`Checksum${upload.checksumAlgorithm.toUpperCase()}`] : undefined;
       return { partNumber, etag: p.ETag, ...(typeof checksum === 'string' ? { checksum: checksum.trim() } : {}) };
     });
-    const object = service.completeUpload(ctx.appId, upload, requested, conditionFromHeaders(ctx.req));
+    const object = await service.completeUpload(ctx.appId, upload, requested, conditionFromHeaders(ctx.req));
     const checksum = object.checksum ? { [`Checksum${object.checksum.algorithm.toUpperCase()}`]: object.checksum.value, ChecksumType: object.checksum.type } : {};
     sendXml(ctx.res, 200, {
       CompleteMultipartUploadResult: {
@@ -493,10 +495,12 @@ export function createS3Api(deps: S3ApiDeps) {
       if (method === 'PUT') {
         req.resume();
         if (!service.createBucket(ctx.appId, ctx.bucket) && deps.region !== 'us-east-1') throw new S3Error('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: ctx.bucket });
+        await service.durable(ctx.appId);
         return void res.writeHead(200, { location: `/${ctx.bucket}`, 'content-length': 0 }).end();
       }
       if (method === 'DELETE') {
         service.deleteBucket(ctx.appId, ctx.bucket);
+        await service.durable(ctx.appId);
         return void res.writeHead(204).end();
       }
       if (method === 'POST' && has('delete')) return deleteObjects(ctx);
@@ -517,6 +521,7 @@ export function createS3Api(deps: S3ApiDeps) {
         } else {
           service.delete(ctx.appId, ctx.bucket, ctx.key);
         }
+        await service.durable(ctx.appId);
         return void res.writeHead(204).end();
       case 'POST':
         if (has('uploads')) return createUpload(ctx);

@@ -94,13 +94,19 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
   const reading = new Map<string, number>();
   const replacedWhileRead = new Set<string>();
 
+  /** Once the commit that dropped them is durable (else power loss could bring back rows without bytes). */
   function discard(appId: string, ids: readonly string[]): void {
     const now = ids.filter((id) => {
       if (!reading.has(`${appId}/${id}`)) return true;
       replacedWhileRead.add(`${appId}/${id}`);
       return false;
     });
-    if (now.length) deps.blobs.remove(appId, now).catch((error: unknown) => deps.onError(appId, error));
+    if (now.length) durable(appId).then(() => deps.blobs.remove(appId, now)).catch((error: unknown) => deps.onError(appId, error));
+  }
+
+  /** Resolves once the app's committed metadata is on disk. */
+  function durable(appId: string): Promise<void> {
+    return indexOf(appId).durable();
   }
 
   /** Marks the blobs as read until the stream ends, errs or is destroyed. Synchronous, so before any commit can discard them. */
@@ -153,20 +159,22 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
     return { blob: { id, size: digests!.size }, digests: digests! };
   }
 
-  /** Commits a written blob as an object, or deletes the blob if the commit is refused. */
-  function commit(appId: string, index: ObjectIndex, object: StoredObject, condition: WriteCondition = {}): StoredObject {
+  /** Commits a written blob as an object, durably, or deletes the blob if the commit is refused. */
+  async function commit(appId: string, index: ObjectIndex, object: StoredObject, condition: WriteCondition = {}): Promise<StoredObject> {
+    let replaced: readonly BlobRef[];
     try {
-      const replaced = index.transaction(() => {
+      replaced = index.transaction(() => {
         bucketOrThrow(index, object.bucket);
         checkCondition(index, object.bucket, object.key, condition);
         return index.putObject(object);
       });
-      discard(appId, replaced.map((b) => b.id));
-      return object;
     } catch (error) {
       discard(appId, object.blobs.map((b) => b.id));
       throw error;
     }
+    await index.durable();
+    discard(appId, replaced.map((b) => b.id));
+    return object;
   }
 
   function readObject(appId: string, object: StoredObject, start: number, end: number): Promise<Readable> {
@@ -292,6 +300,7 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
           if (!index.upload(upload.uploadId)) throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: upload.uploadId });
           return index.putPart(upload.uploadId, part);
         });
+        await index.durable();
         if (replaced) discard(appId, [replaced]);
         return part;
       } catch (error) {
@@ -310,7 +319,7 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       discard(appId, index.transaction(() => index.deleteUpload(upload.uploadId)));
     },
     /** Joins the named parts into the object (no bytes are copied: the object lists the parts' blobs). */
-    completeUpload(appId: string, upload: Upload, requested: readonly CompletedPart[], condition: WriteCondition = {}): StoredObject {
+    async completeUpload(appId: string, upload: Upload, requested: readonly CompletedPart[], condition: WriteCondition = {}): Promise<StoredObject> {
       const index = indexOf(appId);
       const { object, leftovers } = index.transaction(() => {
         if (!index.upload(upload.uploadId)) throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: upload.uploadId });
@@ -340,11 +349,13 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
         const unused = index.deleteUpload(upload.uploadId).filter((id) => !used.has(id));
         return { object: completed, leftovers: [...unused, ...index.putObject(completed).map((b) => b.id)] };
       });
+      await index.durable();
       discard(appId, leftovers);
       return object;
     },
 
 
+    durable,
     usage: (appId: string) => indexOf(appId).usage(),
     async removeApp(appId: string): Promise<void> {
       indexes.get(appId)?.close();
