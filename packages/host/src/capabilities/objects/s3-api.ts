@@ -218,11 +218,9 @@ export function createS3Api(deps: S3ApiDeps) {
     return xmlParser.parse(text) as Record<string, unknown>;
   }
 
-  function checksumHeaders(object: { checksum?: StoredObject['checksum'] } | { checksum?: string; algorithm?: ChecksumAlgorithm }): Record<string, string> {
-    const c = object.checksum;
-    if (!c) return {};
-    if (typeof c === 'string') return 'algorithm' in object && object.algorithm ? { [`x-amz-checksum-${object.algorithm}`]: c } : {};
-    return { [`x-amz-checksum-${c.algorithm}`]: c.value, 'x-amz-checksum-type': c.type };
+  function checksumHeaders(checksum: { algorithm: ChecksumAlgorithm; value: string; type?: string } | undefined): Record<string, string> {
+    if (!checksum) return {};
+    return { [`x-amz-checksum-${checksum.algorithm}`]: checksum.value, ...(checksum.type ? { 'x-amz-checksum-type': checksum.type } : {}) };
   }
 
   function conditionFromHeaders(req: IncomingMessage) {
@@ -330,7 +328,7 @@ export function createS3Api(deps: S3ApiDeps) {
       const value = queryText(ctx.query, param);
       if (value !== undefined) headers[name] = value;
     }
-    if (!range && header(req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(headers, checksumHeaders(object));
+    if (!range && header(req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(headers, checksumHeaders(object.checksum));
     const start = range?.start ?? 0;
     const end = range?.end ?? object.size - 1;
     headers['content-length'] = String(end - start + 1);
@@ -345,7 +343,7 @@ export function createS3Api(deps: S3ApiDeps) {
   async function putObject(ctx: Context): Promise<void> {
     service.checkBucket(ctx.appId, ctx.bucket);
     const object = await service.put(ctx.appId, { bucket: ctx.bucket, key: ctx.key, headers: standardHeaders(ctx.req), metadata: userMetadata(ctx.req) }, bodyFill(ctx, OBJECT_PUT_BYTES_MAX), conditionFromHeaders(ctx.req), declaredLength(ctx));
-    ctx.res.writeHead(200, { etag: quoted(object.etag), 'content-length': 0, ...checksumHeaders(object) }).end();
+    ctx.res.writeHead(200, { etag: quoted(object.etag), 'content-length': 0, ...checksumHeaders(object.checksum) }).end();
   }
 
   async function copyObject(ctx: Context): Promise<void> {
@@ -360,7 +358,7 @@ export function createS3Api(deps: S3ApiDeps) {
       ? { bucket: ctx.bucket, key: ctx.key, headers: source.headers, metadata: source.metadata }
       : { bucket: ctx.bucket, key: ctx.key, headers: standardHeaders(ctx.req), metadata: userMetadata(ctx.req) };
     const object = await service.put(ctx.appId, target, copyFill(ctx, source, 0, source.size - 1, algorithm), conditionFromHeaders(ctx.req), source.size);
-    sendXml(ctx.res, 200, { CopyObjectResult: { '@_xmlns': S3_NAMESPACE, ETag: quoted(object.etag), LastModified: isoDate(object.lastModified) } }, checksumHeaders(object));
+    sendXml(ctx.res, 200, { CopyObjectResult: { '@_xmlns': S3_NAMESPACE, ETag: quoted(object.etag), LastModified: isoDate(object.lastModified) } }, checksumHeaders(object.checksum));
   }
 
   async function deleteObjects(ctx: Context): Promise<void> {
@@ -410,8 +408,8 @@ export function createS3Api(deps: S3ApiDeps) {
     } else {
       fill = bodyFill(ctx, PART_BYTES_MAX, upload.checksumAlgorithm);
     }
-    const part = await service.putPart(ctx.appId, upload, partNumber, fill);
-    const checksum = checksumHeaders({ checksum: part.checksum, algorithm: upload.checksumAlgorithm ?? checksumAlgorithm(header(ctx.req, 'x-amz-sdk-checksum-algorithm')) });
+    const { part, checksum: received } = await service.putPart(ctx.appId, upload, partNumber, fill);
+    const checksum = checksumHeaders(received);
     if (copy) sendXml(ctx.res, 200, { CopyPartResult: { ETag: quoted(part.etag), LastModified: isoDate(part.lastModified) } }, checksum);
     else ctx.res.writeHead(200, { etag: quoted(part.etag), 'content-length': 0, ...checksum }).end();
   }

@@ -290,7 +290,8 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       }
       return upload;
     },
-    async putPart(appId: string, upload: Upload, partNumber: number, fill: Fill): Promise<Part> {
+    /** The stored part, and the checksum as received (its algorithm is the caller's choice, or the upload's). */
+    async putPart(appId: string, upload: Upload, partNumber: number, fill: Fill): Promise<{ part: Part; checksum?: Digests['checksum'] }> {
       if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > PART_NUMBER_MAX) throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${PART_NUMBER_MAX}, inclusive`);
       const index = indexOf(appId);
       const { blob, digests } = await writeBlob(appId, fill);
@@ -302,7 +303,7 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
         });
         await index.durable();
         if (replaced) discard(appId, [replaced]);
-        return part;
+        return { part, ...(digests.checksum ? { checksum: digests.checksum } : {}) };
       } catch (error) {
         discard(appId, [blob.id]);
         throw error;
