@@ -82,9 +82,9 @@ export interface ObjectsClient {
   deleteBucket(name: string): Promise<void>;
   listBuckets(): Promise<BucketInfo[]>;
   /**
-   * Stores an object, replacing any at that key; answers once it is stored. The info comes from a
-   * HEAD after the write. Should another writer replace the object in between, it is built from
-   * what this call sent instead, with `size` -1 for a stream body, whose length was never known.
+   * Stores an object, replacing any at that key; answers once it is durably stored. The info is
+   * what this call stored (ETag, size and time from the answer), even if another writer has
+   * replaced the object since.
    */
   put(bucket: string, key: string, body: ObjectBodyInit, options?: PutOptions): Promise<ObjectInfo>;
   /**
@@ -153,12 +153,11 @@ async function put(env: PlinthEnv, bucket: string, key: string, body: ObjectBody
   const etagHeader = response.headers.get('etag');
   if (!etagHeader) throw new ObjectsError('platform.bad_response', `the put of ${key} was answered without an ETag`, response.status);
   const etag = unquoteEtag(etagHeader);
-  // The put answer carries only the ETag, so size and upload time come from a HEAD. When another
-  // writer replaced the object in between, describe the object this call wrote from what it sent.
-  const stored = await head(env, bucket, key);
-  if (stored && stored.etag === etag) return stored;
+  // The answer carries the ETag, the size and the upload time; the rest is what this call sent,
+  // which is what was stored (a later writer cannot change this call's answer).
+  const size = Number(response.headers.get('x-amz-object-size') ?? sent.size ?? -1);
   const info: Record<string, unknown> = {
-    key, size: sent.size ?? -1, etag, httpEtag: `"${etag}"`,
+    key, size, etag, httpEtag: `"${etag}"`, contentType: 'application/octet-stream',
     uploaded: new Date(response.headers.get('last-modified') ?? response.headers.get('date') ?? Date.now()),
     metadata: Object.fromEntries(Object.entries(options.metadata ?? {}).map(([name, value]) => [name.toLowerCase(), value])),
   };

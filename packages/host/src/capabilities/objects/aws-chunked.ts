@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { S3Error } from './errors.js';
 import { CHUNK_LINE_BYTES_MAX } from './limits.js';
-import { EMPTY_SHA256, hmacHex, sha256Hex, type ChunkChain } from './sigv4.js';
+import { EMPTY_SHA256, hmacHex, sameHex, sha256Hex, type ChunkChain } from './sigv4.js';
 
 const CRLF = Buffer.from('\r\n');
 const CHUNK_HEADER = /^([0-9a-fA-F]{1,16})(?:;chunk-signature=([0-9a-f]{64}))?$/;
@@ -101,7 +101,7 @@ export class AwsChunkedDecoder extends Transform {
     if (!this.chain) return;
     const stringToSign = ['AWS4-HMAC-SHA256-PAYLOAD', this.chain.longDate, this.chain.scope, this.previousSignature, EMPTY_SHA256, this.chunkHash!.digest('hex')].join('\n');
     const expected = hmacHex(this.chain.signingKey, stringToSign);
-    if (expected !== this.chunkSignature) throw new S3Error('SignatureDoesNotMatch', 'an aws-chunked chunk signature does not match');
+    if (!sameHex(expected, this.chunkSignature ?? '')) throw new S3Error('SignatureDoesNotMatch', 'an aws-chunked chunk signature does not match');
     this.previousSignature = expected;
   }
 
@@ -121,7 +121,7 @@ export class AwsChunkedDecoder extends Transform {
     if (!this.chain || !this.signedTrailer) return;
     const canonical = Object.entries(this.trailers).map(([n, v]) => `${n}:${v}\n`).join('');
     const stringToSign = ['AWS4-HMAC-SHA256-TRAILER', this.chain.longDate, this.chain.scope, this.previousSignature, sha256Hex(canonical)].join('\n');
-    if (hmacHex(this.chain.signingKey, stringToSign) !== value) throw new S3Error('SignatureDoesNotMatch', 'the aws-chunked trailer signature does not match');
+    if (!sameHex(hmacHex(this.chain.signingKey, stringToSign), value)) throw new S3Error('SignatureDoesNotMatch', 'the aws-chunked trailer signature does not match');
     this.trailerSigned = true;
   }
 }

@@ -343,7 +343,11 @@ export function createS3Api(deps: S3ApiDeps) {
   async function putObject(ctx: Context): Promise<void> {
     service.checkBucket(ctx.appId, ctx.bucket);
     const object = await service.put(ctx.appId, { bucket: ctx.bucket, key: ctx.key, headers: standardHeaders(ctx.req), metadata: userMetadata(ctx.req) }, bodyFill(ctx, OBJECT_PUT_BYTES_MAX), conditionFromHeaders(ctx.req), declaredLength(ctx));
-    ctx.res.writeHead(200, { etag: quoted(object.etag), 'content-length': 0, ...checksumHeaders(object.checksum) }).end();
+    // Last-Modified and the size let a client describe what it stored without a HEAD (the guest SDK does).
+    ctx.res.writeHead(200, {
+      etag: quoted(object.etag), 'last-modified': httpDate(object.lastModified), 'x-amz-object-size': String(object.size),
+      'content-length': 0, ...checksumHeaders(object.checksum),
+    }).end();
   }
 
   async function copyObject(ctx: Context): Promise<void> {

@@ -85,7 +85,8 @@ function parseAmzDate(text: string | undefined): Date {
   return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
 }
 
-function sameHex(a: string, b: string): boolean {
+/** Constant-time comparison of two signatures. */
+export function sameHex(a: string, b: string): boolean {
   return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
