@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 export const log = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -244,4 +245,33 @@ export function treeMemoryKiB(rootPid) {
     for (const [c, ppid] of parents) if (ppid === pid) stack.push(c);
   }
   return { rssKiB, peakKiB };
+}
+
+// ---------------------------------------------------------------- the script's frame
+
+/** Parses the flags (plus --help), or prints the problem and exits 2; prints the usage and exits on --help. */
+export function parseOptionsOrExit(scriptUrl, options) {
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { ...options, help: { type: 'boolean', short: 'h', default: false } } }));
+  } catch (error) {
+    process.stderr.write(`${error.message}\nrun with --help for usage\n`);
+    process.exit(2);
+  }
+  if (values.help) printHelpAndExit(scriptUrl);
+  return values;
+}
+
+/** Runs the bench, always cleans up, and exits 1 with the stack when it failed. */
+export async function runAndExit(main) {
+  let failed = false;
+  try {
+    await main();
+  } catch (error) {
+    failed = true;
+    process.stderr.write(`\nbench failed: ${error.stack ?? error}\n`);
+  } finally {
+    await cleanup();
+  }
+  process.exit(failed ? 1 : 0);
 }

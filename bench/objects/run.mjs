@@ -49,8 +49,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { accounted, adopt, cleanup, freePort, gitCommit, log, percentile, printHelpAndExit, start, stop, summariseProfile, tempDir, treeMemoryKiB, waitQuiet, writeJson } from '../lib.mjs';
+import { accounted, adopt, freePort, gitCommit, log, parseOptionsOrExit, percentile, runAndExit, start, stop, summariseProfile, tempDir, treeMemoryKiB, waitQuiet, writeJson } from '../lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'packages/cli/dist/main.js');
@@ -67,25 +66,15 @@ const ALL_TARGETS = ['plinth', 's3rver', 'cloudserver', 'null'];
 const LABELS = { plinth: 'Plinth', s3rver: 's3rver', cloudserver: 'CloudServer', null: 'null server' };
 const NULL_S3 = join(ROOT, 'bench/objects/null-s3.mjs');
 
-let opts;
-try {
-  ({ values: opts } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      only: { type: 'string', default: ALL_TARGETS.join(',') },
-      'big-mib': { type: 'string' },
-      'list-keys': { type: 'string' },
-      checksums: { type: 'string', default: 'required' },
-      'cpu-prof': { type: 'boolean', default: false },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  }));
-} catch (error) {
-  process.stderr.write(`${error.message}\nrun with --help for usage\n`);
-  process.exit(2);
-}
-if (opts.help) printHelpAndExit(import.meta.url);
+const opts = parseOptionsOrExit(import.meta.url, {
+  quick: { type: 'boolean', default: false },
+  only: { type: 'string', default: ALL_TARGETS.join(',') },
+  'big-mib': { type: 'string' },
+  'list-keys': { type: 'string' },
+  checksums: { type: 'string', default: 'required' },
+  'cpu-prof': { type: 'boolean', default: false },
+  json: { type: 'string' },
+});
 const QUICK = opts.quick;
 const ONLY = opts.only.split(',').map((s) => s.trim()).filter(Boolean);
 for (const t of ONLY) if (!ALL_TARGETS.includes(t)) { process.stderr.write(`--only: unknown target ${t} (${ALL_TARGETS.join(', ')})\n`); process.exit(2); }
@@ -880,13 +869,4 @@ async function main() {
   if (!ran.length) throw new Error('no target ran');
 }
 
-let failed = false;
-try {
-  await main();
-} catch (error) {
-  failed = true;
-  process.stderr.write(`\nbench failed: ${error.stack ?? error}\n`);
-} finally {
-  await cleanup();
-}
-process.exit(failed ? 1 : 0);
+await runAndExit(main);
