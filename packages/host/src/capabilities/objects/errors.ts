@@ -55,8 +55,8 @@ export class S3Error extends Error {
   }
 }
 
-export const xmlBuilder = new XMLBuilder({ ignoreAttributes: false, suppressEmptyNode: false });
-export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
+const xmlBuilder = new XMLBuilder({ ignoreAttributes: false, suppressEmptyNode: false });
+const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
 export function sendXml(res: ServerResponse, status: number, document: Record<string, unknown>, headers: Record<string, string> = {}): void {

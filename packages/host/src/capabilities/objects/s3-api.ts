@@ -7,7 +7,7 @@ import { CHECKSUM_ALGORITHMS, checksumAlgorithm, Digester, type ChecksumAlgorith
 import { newRequestId, S3_NAMESPACE, S3Error, sendS3Error, sendXml, type ErrorStyle } from './errors.js';
 import { LIST_KEYS_MAX, METADATA_BYTES_MAX, OBJECT_PUT_BYTES_MAX, PART_BYTES_MAX, XML_BODY_BYTES_MAX } from './limits.js';
 import type { StandardHeaders, StoredObject } from './object-index.js';
-import { etagListMatches, unquote, type Fill, type ObjectsService } from './service.js';
+import { etagListMatches, type Fill, type ObjectsService } from './service.js';
 import { authenticate, parseQuery, type AppCredential, type PayloadMode } from './sigv4.js';
 
 /** Subresources and headers of S3 features outside the portable subset: 501 NotImplemented. */
@@ -141,7 +141,7 @@ function evaluateConditions(req: IncomingMessage, object: StoredObject): 'ok' | 
 }
 
 /** `bytes=a-b`, `bytes=a-`, `bytes=-n`; undefined when absent or not a single byte range (S3 then sends it all). */
-export function parseRange(value: string | undefined, size: number): { start: number; end: number } | undefined {
+function parseRange(value: string | undefined, size: number): { start: number; end: number } | undefined {
   const m = value ? /^bytes=(\d*)-(\d*)$/.exec(value.trim()) : null;
   if (!m || (m[1] === '' && m[2] === '')) return undefined;
   let start: number;

@@ -42,7 +42,7 @@ export interface CompletedPart {
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const IPV4_LIKE = /^\d+\.\d+\.\d+\.\d+$/;
 
-export function checkBucketName(name: string): void {
+function checkBucketName(name: string): void {
   if (!BUCKET_NAME.test(name) || name.includes('..') || IPV4_LIKE.test(name) || name.startsWith('xn--')) {
     throw new S3Error('InvalidBucketName', `bucket names are 3 to 63 of a-z 0-9 . - starting and ending with a letter or digit (got ${JSON.stringify(name.slice(0, 80))})`, { BucketName: name.slice(0, 80) });
   }
@@ -53,7 +53,7 @@ export function checkKey(key: string): void {
   if (Buffer.byteLength(key) > KEY_BYTES_MAX) throw new S3Error('KeyTooLongError', `Your key is too long: at most ${KEY_BYTES_MAX} bytes of UTF-8`);
 }
 
-export const unquote = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+const unquote = (etag: string) => etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
 
 /** Whether an If-Match / If-None-Match list names this ETag (`*` matches any). */
 export function etagListMatches(list: string, etag: string): boolean {
