@@ -77,6 +77,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'objects.bucket_already_owned_by_you': 409,
   'objects.precondition_failed': 412,
   'objects.invalid_range': 416,
+  'objects.invalid_part_number': 416,
   'objects.not_implemented': 501,
   'objects.internal_error': 500,
 };

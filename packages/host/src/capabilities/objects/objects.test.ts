@@ -254,6 +254,10 @@ describe('objects: the S3 API through @aws-sdk/client-s3 with its default settin
     assert.ok(UploadId);
     const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'photos' }));
     assert.deepEqual(uploads.Uploads?.map((u) => [u.Key, u.UploadId]), [['big/file', UploadId]]);
+    const other = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'photos', Key: 'loose' }));
+    const rolled = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'photos', Delimiter: '/' }));
+    assert.deepEqual([rolled.Uploads?.map((u) => u.Key), rolled.CommonPrefixes?.map((p) => p.Prefix), rolled.Delimiter], [['loose'], ['big/'], '/']);
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: 'photos', Key: 'loose', UploadId: other.UploadId }));
     const etags: string[] = [];
     for (const [i, body] of [part1, part2, part3].entries()) {
       const uploaded: { ETag?: string | undefined } = await s3.send(new UploadPartCommand({ Bucket: 'photos', Key: 'big/file', UploadId, PartNumber: i + 1, Body: body, ChecksumAlgorithm: 'CRC32' }));
@@ -281,6 +285,19 @@ describe('objects: the S3 API through @aws-sdk/client-s3 with its default settin
     // A range across the boundary of two parts.
     const across = await s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'big/file', Range: `bytes=${5 * MiB - 2}-${5 * MiB + 1}` }));
     assert.equal(await across.Body!.transformToString(), 'aabb');
+    // partNumber reads one part of a multipart object, as GET and HEAD; a part past the end is InvalidPartNumber 416.
+    const second = await s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'big/file', PartNumber: 3 }));
+    assert.deepEqual([second.$metadata.httpStatusCode, second.PartsCount, second.ContentLength, second.ContentRange], [206, 3, 8, `bytes ${10 * MiB}-${10 * MiB + 7}/${10 * MiB + 8}`]);
+    assert.equal(await second.Body!.transformToString(), 'the tail');
+    const headPart = await s3.send(new HeadObjectCommand({ Bucket: 'photos', Key: 'big/file', PartNumber: 2 }));
+    assert.deepEqual([headPart.ContentLength, headPart.PartsCount], [5 * MiB, 3]);
+    const pastEnd = await s3Failure(s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'big/file', PartNumber: 4 })));
+    assert.deepEqual([pastEnd.code, pastEnd.status], ['InvalidPartNumber', 416]);
+    assert.equal((await s3Failure(s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'big/file', PartNumber: 1, Range: 'bytes=0-1' })))).code, 'InvalidRequest');
+    await s3.send(new PutObjectCommand({ Bucket: 'photos', Key: 'single', Body: 'one part' }));
+    const onlyPart = await s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'single', PartNumber: 1 }));
+    assert.deepEqual([onlyPart.$metadata.httpStatusCode, onlyPart.PartsCount, await onlyPart.Body!.transformToString()], [200, 1, 'one part']);
+    assert.equal((await s3Failure(s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'single', PartNumber: 2 })))).code, 'InvalidPartNumber');
     assert.equal((await s3Failure(s3.send(new ListPartsCommand({ Bucket: 'photos', Key: 'big/file', UploadId })))).code, 'NoSuchUpload');
 
     // Every part but the last is at least 5 MiB.

@@ -171,6 +171,17 @@ function hoistSignedQueryHeaders(req: IncomingMessage, query: Context['query']):
   }
 }
 
+/** `?partNumber=N` on GET/HEAD: the bytes of the Nth part of a multipart object (a single-part object has one). */
+function partRange(object: StoredObject, text: string): { start: number; end: number } | undefined {
+  const n = /^\d{1,5}$/.test(text) ? Number(text) : 0;
+  if (n < 1) throw new S3Error('InvalidArgument', `partNumber must be an integer from 1 to 10000 (got ${JSON.stringify(text.slice(0, 20))})`);
+  const parts = object.blobs.length > 1 ? object.blobs : [{ size: object.size }];
+  if (n > parts.length) throw new S3Error('InvalidPartNumber', `The requested partnumber is not satisfiable: the object has ${parts.length} part(s)`, { PartNumberRequested: text, ActualPartCount: String(parts.length) });
+  if (parts.length === 1) return undefined;
+  const start = parts.slice(0, n - 1).reduce((sum, p) => sum + p.size, 0);
+  return { start, end: start + parts[n - 1]!.size - 1 };
+}
+
 export function createS3Api(deps: S3ApiDeps) {
   const { service } = deps;
 
@@ -323,7 +334,10 @@ export function createS3Api(deps: S3ApiDeps) {
       res.writeHead(304, { etag: headers.etag!, 'last-modified': headers['last-modified']! }).end();
       return;
     }
-    const range = parseRange(header(req, 'range'), object.size);
+    const partNumber = queryText(ctx.query, 'partNumber');
+    if (partNumber !== undefined && header(req, 'range') !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
+    const range = partNumber !== undefined ? partRange(object, partNumber) : parseRange(header(req, 'range'), object.size);
+    if (partNumber !== undefined) headers['x-amz-mp-parts-count'] = String(Math.max(object.blobs.length, 1));
     for (const [param, name] of RESPONSE_OVERRIDES) {
       const value = queryText(ctx.query, param);
       if (value !== undefined) headers[name] = value;
@@ -460,14 +474,20 @@ export function createS3Api(deps: S3ApiDeps) {
     const keyMarker = queryText(ctx.query, 'key-marker') ?? '';
     const uploadIdMarker = queryText(ctx.query, 'upload-id-marker') ?? '';
     const maxUploads = intParam(ctx.query, 'max-uploads', LIST_KEYS_MAX, LIST_KEYS_MAX);
+    const delimiter = queryText(ctx.query, 'delimiter') ?? '';
     const uploads = service.listUploads(ctx.appId, ctx.bucket, prefix, keyMarker, uploadIdMarker, maxUploads + 1);
     const page = uploads.slice(0, maxUploads);
     const last = page[page.length - 1];
+    // With a delimiter, keys that continue past it after the prefix roll up into CommonPrefixes (per page).
+    const rolledUp = (key: string) => (delimiter && key.indexOf(delimiter, prefix.length) >= 0 ? key.slice(0, key.indexOf(delimiter, prefix.length) + delimiter.length) : undefined);
+    const commonPrefixes = [...new Set(page.map((u) => rolledUp(u.key)).filter((p): p is string => p !== undefined))];
     sendXml(ctx.res, 200, {
       ListMultipartUploadsResult: {
         '@_xmlns': S3_NAMESPACE, Bucket: ctx.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker, MaxUploads: maxUploads,
         IsTruncated: uploads.length > maxUploads, ...(uploads.length > maxUploads && last ? { NextKeyMarker: last.key, NextUploadIdMarker: last.uploadId } : {}),
-        Upload: page.map((u) => ({ Key: u.key, UploadId: u.uploadId, Initiated: isoDate(u.initiated), StorageClass: 'STANDARD' })),
+        ...(delimiter ? { Delimiter: delimiter } : {}),
+        Upload: page.filter((u) => rolledUp(u.key) === undefined).map((u) => ({ Key: u.key, UploadId: u.uploadId, Initiated: isoDate(u.initiated), StorageClass: 'STANDARD' })),
+        CommonPrefixes: commonPrefixes.map((p) => ({ Prefix: p })),
       },
     });
   }
