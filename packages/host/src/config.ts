@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { EGRESS_HEADERS_MS_MAX, EGRESS_RESPONSE_BYTES_MAX } from './capabilities/egress/limits.js';
 import { UNIX_SOCKET_PATH_CHARS_MAX } from './runtime/limits.js';
 import { SOCKET_MESSAGE_BYTES_DEFAULT } from './capabilities/sockets/limits.js';
+import { S3_IDLE_MS_DEFAULT } from './capabilities/objects/limits.js';
 import { parseS3Backend, type S3Backend } from './capabilities/objects/remote-blob-store.js';
 
 /** Parses settings once at start; the result is frozen (STYLE §7). */
@@ -30,6 +31,7 @@ const settingsSchema = z.object({
   afterUpdateTimeoutMs: z.coerce.number().int().min(100).max(3600_000).default(5 * 60_000),
   s3Port: z.coerce.number().int().min(0).max(65535).optional(),
   s3Backend: z.string().optional(),
+  s3IdleTimeoutMs: z.coerce.number().int().min(1000).max(3600_000).default(S3_IDLE_MS_DEFAULT),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -58,6 +60,8 @@ export interface Config {
   readonly s3Port: number | undefined;
   /** An external S3 that stores object bytes instead of local files. */
   readonly s3Backend: S3Backend | undefined;
+  /** The S3 endpoint drops a connection on which no byte has moved either way for this long. */
+  readonly s3IdleTimeoutMs: number;
 }
 
 const ENV_NAMES: Record<keyof Settings, string> = {
@@ -76,6 +80,7 @@ const ENV_NAMES: Record<keyof Settings, string> = {
   afterUpdateTimeoutMs: 'PLINTH_AFTER_UPDATE_TIMEOUT_MS',
   s3Port: 'PLINTH_S3_PORT',
   s3Backend: 'PLINTH_S3_BACKEND',
+  s3IdleTimeoutMs: 'PLINTH_S3_IDLE_TIMEOUT_MS',
 };
 
 function isAddressOrRange(entry: string): boolean {
@@ -131,6 +136,7 @@ export function loadConfig(flags: Partial<Record<keyof Settings, string>>, env: 
     afterUpdateTimeoutMs: s.afterUpdateTimeoutMs,
     s3Port: s.s3Port,
     s3Backend,
+    s3IdleTimeoutMs: s.s3IdleTimeoutMs,
   });
 }
 

@@ -83,7 +83,7 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   const objects = createObjects({
     db, keyring, objectsDirOf, now, appExists: (appId) => registry.get(appId) !== undefined,
     blobs: config.s3Backend ? createRemoteBlobStore(config.s3Backend, join(config.dataDir, 'spool')) : createLocalBlobStore(objectsDirOf),
-    endpoint: new URL(`${config.baseUrl.protocol}//s3.${config.baseHost}`),
+    endpoint: new URL(`${config.baseUrl.protocol}//s3.${config.baseHost}`), idleTimeoutMs: config.s3IdleTimeoutMs,
     onBug: (appId, error) => log.error({ err: error, appId }, 'objects: unexpected error'),
   });
   const alarms = createAlarms({ db, now, callApp: (appId, path, body, timeoutMs) => supervisor.call(appId, path, body, timeoutMs), event: (appId, text) => logs.append(appId, 'platform', text) });

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import { AwsChunkedDecoder } from './aws-chunked.js';
 import { S3Error } from './errors.js';
+import { EMPTY_SHA256, hmacHex, sha256Hex, type ChunkChain } from './sigv4.js';
 
 /** Feeds `body` in pieces of `step` bytes, so every framing boundary falls inside some piece. */
 async function decode(body: string, step: number): Promise<{ data: string; trailers: Record<string, string> }> {
@@ -33,8 +34,30 @@ test('aws-chunked: malformed framing is refused with S3 codes, never passed thro
     ['2\r\nhi\r\n', 'IncompleteBody'], // no final chunk
     ['2\r\nhi\r\n0\r\n\r\nextra', 'InvalidRequest'], // bytes after the end
     [`${'1'.repeat(5000)}`, 'InvalidRequest'], // a header line without end
+    [`2\r\nhi\r\n0\r\n${Array.from({ length: 9 }, (_, i) => `x-amz-meta-${i}:v\r\n`).join('')}\r\n`, 'InvalidRequest'], // trailers are held in memory: at most 8
   ];
   for (const [body, code] of failures) {
     await assert.rejects(decode(body, 3), (error: unknown) => error instanceof S3Error && error.code === code, JSON.stringify(body.slice(0, 30)));
   }
+});
+
+test('aws-chunked: a signed body takes trailers only when it announced them, and nothing after their signature', async () => {
+  const chain: ChunkChain = { signingKey: Buffer.alloc(32, 7), longDate: '20261207T000000Z', scope: '20261207/us-east-1/s3/aws4_request', seedSignature: 'a'.repeat(64) };
+  const next = (previous: string, data: string) => hmacHex(chain.signingKey, ['AWS4-HMAC-SHA256-PAYLOAD', chain.longDate, chain.scope, previous, EMPTY_SHA256, sha256Hex(data)].join('\n'));
+  const first = next(chain.seedSignature, 'hi');
+  const last = next(first, '');
+  const trailerSignature = hmacHex(chain.signingKey, ['AWS4-HMAC-SHA256-TRAILER', chain.longDate, chain.scope, last, sha256Hex('x-amz-checksum-crc32:AAAAAA==\n')].join('\n'));
+  const chunks = `2;chunk-signature=${first}\r\nhi\r\n0;chunk-signature=${last}\r\n`;
+  const run = async (body: string, signedTrailer: boolean) => {
+    const out: Buffer[] = [];
+    await pipeline(Readable.from([Buffer.from(body, 'latin1')]), new AwsChunkedDecoder(chain, signedTrailer), new Writable({ write(chunk: Buffer, _e, done) { out.push(chunk); done(); } }));
+    return Buffer.concat(out).toString();
+  };
+  const signedTrailers = `x-amz-checksum-crc32:AAAAAA==\r\nx-amz-trailer-signature:${trailerSignature}\r\n`;
+  assert.equal(await run(`${chunks}\r\n`, false), 'hi');
+  assert.equal(await run(`${chunks}${signedTrailers}\r\n`, true), 'hi');
+  const refused = (code: string) => (error: unknown) => error instanceof S3Error && error.code === code;
+  await assert.rejects(run(`${chunks}x-amz-checksum-crc32:AAAAAA==\r\n\r\n`, false), refused('InvalidRequest'), 'trailers on a body signed without -TRAILER');
+  await assert.rejects(run(`${chunks}${signedTrailers}x-amz-checksum-crc32:BBBBBB==\r\n\r\n`, true), refused('InvalidRequest'), 'a trailer after the signature');
+  await assert.rejects(run(`${chunks}x-amz-checksum-crc32:AAAAAA==\r\n\r\n`, true), refused('SignatureDoesNotMatch'), 'announced trailers without their signature');
 });

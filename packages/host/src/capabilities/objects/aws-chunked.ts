@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { S3Error } from './errors.js';
-import { CHUNK_LINE_BYTES_MAX } from './limits.js';
+import { CHUNK_LINE_BYTES_MAX, CHUNK_TRAILERS_MAX } from './limits.js';
 import { EMPTY_SHA256, hmacHex, sameHex, sha256Hex, type ChunkChain } from './sigv4.js';
 
 const CRLF = Buffer.from('\r\n');
@@ -114,7 +114,11 @@ export class AwsChunkedDecoder extends Transform {
     if (at <= 0) throw new S3Error('InvalidRequest', `malformed aws-chunked trailer ${JSON.stringify(line.slice(0, 100))}`);
     const name = line.slice(0, at).trim().toLowerCase();
     const value = line.slice(at + 1).trim();
+    if (this.chain && !this.signedTrailer) throw new S3Error('InvalidRequest', 'trailers need a STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER body');
+    if (this.trailerSigned) throw new S3Error('InvalidRequest', 'the aws-chunked body continues after its x-amz-trailer-signature');
     if (name !== 'x-amz-trailer-signature') {
+      // Trailers are held in memory until the body ends, so there may be only a few.
+      if (Object.keys(this.trailers).length >= CHUNK_TRAILERS_MAX) throw new S3Error('InvalidRequest', `an aws-chunked body has at most ${CHUNK_TRAILERS_MAX} trailers`);
       this.trailers[name] = value;
       return;
     }

@@ -22,6 +22,8 @@ export interface ObjectsDeps {
   readonly objectsDirOf: (appId: string) => string;
   /** Where S3 clients reach the store: `http://s3.<base host>`. */
   readonly endpoint: URL;
+  /** See Config.s3IdleTimeoutMs. */
+  readonly idleTimeoutMs: number;
   readonly now: () => number;
   /** Credentials of an app uninstalled with --keep-data stay stored but stop working. */
   readonly appExists: (appId: string) => boolean;
@@ -55,7 +57,7 @@ export function createObjects(deps: ObjectsDeps) {
     const found = credentials.lookup(accessKeyId);
     return found && deps.appExists(found.appId) ? found : undefined;
   };
-  const s3 = createS3Api({ service, lookup, region: OBJECTS_REGION, now: deps.now, onBug: (error) => deps.onBug(undefined, error) });
+  const s3 = createS3Api({ service, lookup, region: OBJECTS_REGION, idleTimeoutMs: deps.idleTimeoutMs, now: deps.now, onBug: (error) => deps.onBug(undefined, error) });
   const bucket = (call: PlatformCall) => call.params.bucket ?? '';
   /** A change is answered once it is on disk. */
   const durably = async <T>(appId: string, result: Result<T>): Promise<Result<T>> => {

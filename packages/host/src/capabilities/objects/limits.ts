@@ -23,5 +23,9 @@ export const PRESIGN_SECONDS_MAX = 7 * 24 * 3600;
 export const PRESIGN_SECONDS_DEFAULT = 3600;
 /** One line of aws-chunked framing (`<hex size>;chunk-signature=<64 hex>` or a trailer). */
 export const CHUNK_LINE_BYTES_MAX = 4096;
+/** Trailers after the last aws-chunked chunk (clients send one checksum, and the signature). */
+export const CHUNK_TRAILERS_MAX = 8;
+/** Uploads and downloads may run for hours, but not stall: a connection silent this long is dropped (nginx's client_body_timeout). */
+export const S3_IDLE_MS_DEFAULT = 60_000;
 /** The region the endpoint reports; requests signed for any region are accepted. */
 export const OBJECTS_REGION = 'us-east-1';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -20,6 +21,7 @@ import { NodeSha256 } from './sigv4.js';
 const md5 = (data: Uint8Array | string) => createHash('md5').update(data).digest('hex');
 const hmac = (key: Buffer, data: string) => createHmac('sha256', key).update(data).digest();
 const MiB = 1024 * 1024;
+const IDLE_TIMEOUT_MS = 2000;
 
 /** The S3 error a command failed with: its code and HTTP status. */
 async function s3Failure(promise: Promise<unknown>): Promise<{ code: string; status: number | undefined; message: string }> {
@@ -33,14 +35,14 @@ async function s3Failure(promise: Promise<unknown>): Promise<{ code: string; sta
 }
 
 /** A request signed by hand (smithy's signer), for what the SDK never sends: bad hashes, chunked bodies. */
-async function signedRequest(f: ObjectsFixture, appId: string, method: string, path: string, headers: Record<string, string>, body?: Buffer | string, secret?: string) {
+async function signedRequest(f: ObjectsFixture, appId: string, method: string, path: string, headers: Record<string, string>, body?: Buffer | string, options: { secret?: string; unsigned?: Record<string, string> } = {}) {
   const c = f.credentials(appId);
-  const signer = new SignatureV4({ credentials: { accessKeyId: c.accessKeyId, secretAccessKey: secret ?? c.secretAccessKey }, region: c.region, service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
+  const signer = new SignatureV4({ credentials: { accessKeyId: c.accessKeyId, secretAccessKey: options.secret ?? c.secretAccessKey }, region: c.region, service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
   const url = new URL(f.endpoint);
   const [pathname = '', search = ''] = path.split('?');
   const query = Object.fromEntries(new URLSearchParams(search));
   const signed = await signer.sign({ method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: pathname, query, headers: { host: url.host, ...headers } });
-  const response = await request(`${f.endpoint}${path}`, { method: method as 'PUT', headers: signed.headers, ...(body !== undefined ? { body } : {}) });
+  const response = await request(`${f.endpoint}${path}`, { method: method as 'PUT', headers: { ...signed.headers, ...options.unsigned }, ...(body !== undefined ? { body } : {}) });
   return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
 }
 
@@ -48,7 +50,7 @@ describe('objects: the S3 API through @aws-sdk/client-s3 with its default settin
   let f: ObjectsFixture;
   let s3: S3Client;
   before(async () => {
-    f = await startObjectsDaemon(['alpha', 'beta']);
+    f = await startObjectsDaemon(['alpha', 'beta'], { env: { PLINTH_S3_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) } });
     s3 = f.client('alpha');
     await s3.send(new CreateBucketCommand({ Bucket: 'photos' }));
   });
@@ -399,7 +401,7 @@ describe('objects: the S3 API through @aws-sdk/client-s3 with its default settin
     const mismatch = await signedRequest(f, 'alpha', 'PUT', '/photos/forged', { 'x-amz-content-sha256': createHash('sha256').update('declared').digest('hex') }, 'actual');
     assert.equal(mismatch.status, 400);
     assert.match(mismatch.text, /<Code>XAmzContentSHA256Mismatch<\/Code>/);
-    const forgedHeader = await signedRequest(f, 'alpha', 'GET', '/photos/digits', { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }, undefined, 'not-the-secret');
+    const forgedHeader = await signedRequest(f, 'alpha', 'GET', '/photos/digits', { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }, undefined, { secret: 'not-the-secret' });
     assert.equal(forgedHeader.status, 403);
     assert.match(forgedHeader.text, /<Code>SignatureDoesNotMatch<\/Code>/);
     assert.equal((await s3Failure(s3.send(new HeadObjectCommand({ Bucket: 'photos', Key: 'forged' })))).status, 404);
@@ -454,6 +456,83 @@ describe('objects: the S3 API through @aws-sdk/client-s3 with its default settin
       if (expected === 400) assert.match(response.text, /<Code>BadDigest<\/Code>/);
     }
     assert.equal((await s3.send(new HeadObjectCommand({ Bucket: 'photos', Key: 'trailer' }))).ContentLength, decoded.length);
+  });
+
+  test('x-amz-* headers a request did not sign are refused: a presigned PUT cannot become a copy or change what it pinned', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'photos', Key: 'private/secret', Body: 'top secret' }));
+    const body = 'a user upload';
+    const { crc32 } = await import('node:zlib');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    const presigner = f.client('alpha', { requestChecksumCalculation: 'WHEN_REQUIRED' });
+    const url = await getSignedUrl(presigner, new PutObjectCommand({ Bucket: 'photos', Key: 'uploads/u1', Metadata: { owner: 'alice' }, ChecksumSHA256: createHash('sha256').update(body).digest('base64') }), { expiresIn: 60 });
+    const smuggled: Record<string, string>[] = [
+      { 'x-amz-copy-source': '/photos/private/secret' }, // would store a copy of another key under the presigned one
+      { 'x-amz-checksum-crc32': crc.toString('base64') }, // would be checked instead of the pinned SHA-256
+      { 'x-amz-meta-owner': 'mallory' }, // contradicts the signed query value
+      { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    ];
+    for (const headers of smuggled) {
+      const response = await request(url, { method: 'PUT', headers, body });
+      const text = await response.body.text();
+      assert.equal(response.statusCode, 403, text);
+      assert.match(text, /<Code>AccessDenied<\/Code>/);
+      assert.match(text, new RegExp(`<HeadersNotSigned>${Object.keys(headers)[0]}</HeadersNotSigned>`));
+    }
+    assert.equal((await s3Failure(s3.send(new HeadObjectCommand({ Bucket: 'photos', Key: 'uploads/u1' })))).status, 404);
+    // Repeating a signed query value as a header changes nothing, so it is allowed.
+    const repeated = await request(url, { method: 'PUT', headers: { 'x-amz-meta-owner': 'alice' }, body });
+    assert.equal(repeated.statusCode, 200, await repeated.body.text());
+    const stored = await s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'uploads/u1' }));
+    assert.deepEqual([await stored.Body!.transformToString(), stored.Metadata], [body, { owner: 'alice' }]);
+
+    // Header auth: with x-amz-content-sha256 unsigned, a captured request could carry any body.
+    const replayed = await signedRequest(f, 'alpha', 'PUT', '/photos/replayed', {}, 'tampered body', { unsigned: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
+    assert.equal(replayed.status, 403);
+    assert.match(replayed.text, /<HeadersNotSigned>x-amz-content-sha256<\/HeadersNotSigned>/);
+    assert.equal((await s3Failure(s3.send(new HeadObjectCommand({ Bucket: 'photos', Key: 'replayed' })))).status, 404);
+
+    // A presigned URL may pin its body with a signed x-amz-content-sha256 header; it is checked.
+    const c = f.credentials('alpha');
+    const endpoint = new URL(f.endpoint);
+    const signer = new SignatureV4({ credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey }, region: c.region, service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
+    const pin = { 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') };
+    const pinned = await signer.presign({ method: 'PUT', protocol: 'http:', hostname: endpoint.hostname, port: Number(endpoint.port), path: '/photos/pinned', query: {}, headers: { host: endpoint.host, ...pin } }, { expiresIn: 60, unhoistableHeaders: new Set(Object.keys(pin)) });
+    const pinnedUrl = `${f.endpoint}/photos/pinned?${new URLSearchParams(pinned.query as Record<string, string>)}`;
+    const wrongBody = await request(pinnedUrl, { method: 'PUT', headers: pin, body: 'another body' });
+    assert.equal(wrongBody.statusCode, 400);
+    assert.match(await wrongBody.body.text(), /<Code>XAmzContentSHA256Mismatch<\/Code>/);
+    const rightBody = await request(pinnedUrl, { method: 'PUT', headers: pin, body });
+    assert.equal(rightBody.statusCode, 200, await rightBody.body.text());
+  });
+
+  test('XML bodies with a document type declaration are MalformedXML, and delete nothing', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'photos', Key: 'kept', Body: 'kept' }));
+    const xml = '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY k "kept">]><Delete><Object><Key>&k;</Key></Object></Delete>';
+    const response = await signedRequest(f, 'alpha', 'POST', '/photos?delete=', { 'x-amz-content-sha256': createHash('sha256').update(xml).digest('hex'), 'content-md5': createHash('md5').update(xml).digest('base64') }, xml);
+    assert.equal(response.status, 400);
+    assert.match(response.text, /<Code>MalformedXML<\/Code>/);
+    assert.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'kept' }))).Body!.transformToString(), 'kept');
+  });
+
+  test('an upload that stalls is dropped after the idle timeout and stores nothing', async () => {
+    const c = f.credentials('alpha');
+    const endpoint = new URL(f.endpoint);
+    const signer = new SignatureV4({ credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey }, region: c.region, service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
+    const signed = await signer.sign({ method: 'PUT', protocol: 'http:', hostname: endpoint.hostname, path: '/photos/stalled', query: {}, headers: { host: endpoint.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'content-length': '100' } });
+    const socket = connect(f.s3Port, '127.0.0.1');
+    const closed = new Promise<string>((resolve) => {
+      let answer = '';
+      socket.on('data', (data: Buffer) => { answer += data.toString(); });
+      socket.on('close', () => resolve(answer));
+      socket.on('error', () => undefined);
+    });
+    socket.write(`PUT /photos/stalled HTTP/1.1\r\n${Object.entries(signed.headers).map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n0123456789`);
+    // Bounded: the test fails, rather than hangs, if the server never lets go.
+    const bound = new Promise<string>((resolve) => setTimeout(() => resolve('still open'), IDLE_TIMEOUT_MS + 20_000).unref());
+    assert.equal(await Promise.race([closed, bound]), '', 'the server closed the connection without an answer');
+    socket.destroy();
+    assert.equal((await s3Failure(s3.send(new HeadObjectCommand({ Bucket: 'photos', Key: 'stalled' })))).status, 404);
   });
 
   test('a presigned PUT signed with a Content-Length accepts only a body of that length', async () => {

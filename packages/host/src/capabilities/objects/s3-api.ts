@@ -48,6 +48,8 @@ export interface S3ApiDeps {
   readonly service: ObjectsService;
   readonly lookup: (accessKeyId: string) => AppCredential | undefined;
   readonly region: string;
+  /** The endpoint's connections are dropped after this long without a byte either way. */
+  readonly idleTimeoutMs: number;
   readonly now: () => number;
   readonly onBug: (error: unknown) => void;
 }
@@ -163,6 +165,7 @@ function parseRange(value: string | undefined, size: number): { start: number; e
 /**
  * A presigned URL carries the `x-amz-*` headers it was signed with (checksums, user metadata)
  * in its query; they bind the request as if sent as headers, so a pinned checksum is checked.
+ * `authenticate` has already refused a header that contradicts its query value.
  */
 function hoistSignedQueryHeaders(req: IncomingMessage, query: Context['query']): void {
   for (const [name, value] of Object.entries(query)) {
@@ -225,6 +228,8 @@ export function createS3Api(deps: S3ApiDeps) {
     const chunks: Buffer[] = [];
     await receive(ctx, new Writable({ write(chunk: Buffer, _e, done) { chunks.push(chunk); done(); } }), XML_BODY_BYTES_MAX);
     const text = Buffer.concat(chunks).toString('utf8');
+    // S3's request bodies never need a DTD; refusing one up front keeps entity tricks out of the parser.
+    if (/<!DOCTYPE/i.test(text)) throw new S3Error('MalformedXML', 'The XML you provided must not contain a document type declaration');
     if (XMLValidator.validate(text) !== true) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
     return xmlParser.parse(text) as Record<string, unknown>;
   }
@@ -582,6 +587,8 @@ export function createS3Api(deps: S3ApiDeps) {
   return {
     /** The public endpoint (`s3.<base>` and `--s3-port`): SigV4 decides the app. */
     handleEndpoint(req: IncomingMessage, res: ServerResponse, virtualBucket: string | undefined): Promise<void> {
+      // With no 'timeout' listener, Node destroys the socket: a stalled upload or download frees its file and socket.
+      req.setTimeout(deps.idleTimeoutMs);
       res.setHeader('access-control-allow-origin', '*');
       res.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
       if (req.method === 'OPTIONS') {

@@ -296,18 +296,20 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       const index = indexOf(appId);
       const { blob, digests } = await writeBlob(appId, fill);
       const part: Part = { partNumber, size: blob.size, etag: digests.md5.toString('hex'), blobId: blob.id, lastModified: deps.now(), ...(digests.checksum ? { checksum: digests.checksum.value } : {}) };
+      let replaced: string | undefined;
       try {
-        const replaced = index.transaction(() => {
+        replaced = index.transaction(() => {
           if (!index.upload(upload.uploadId)) throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: upload.uploadId });
           return index.putPart(upload.uploadId, part);
         });
-        await index.durable();
-        if (replaced) discard(appId, [replaced]);
-        return { part, ...(digests.checksum ? { checksum: digests.checksum } : {}) };
       } catch (error) {
         discard(appId, [blob.id]);
         throw error;
       }
+      // Once committed, the row names the new blob: only the part it replaced may go, and only once on disk.
+      await index.durable();
+      if (replaced) discard(appId, [replaced]);
+      return { part, ...(digests.checksum ? { checksum: digests.checksum } : {}) };
     },
     listParts: (appId: string, upload: Upload, afterPart: number, limit: number) => indexOf(appId).parts(upload.uploadId, afterPart, limit),
     listUploads: (appId: string, bucket: string, prefix: string, keyMarker: string, uploadIdMarker: string, limit: number) => {

@@ -170,7 +170,8 @@ export async function authenticate(
     if (!(expiresIn >= 1 && expiresIn <= PRESIGN_SECONDS_MAX)) throw new S3Error('AuthorizationHeaderMalformed', `X-Amz-Expires must be 1 to ${PRESIGN_SECONDS_MAX} seconds`);
     if (signingDate.getTime() - CLOCK_SKEW_MS > now) throw new S3Error('AccessDenied', 'Request is not valid yet');
     if (signingDate.getTime() + expiresIn * 1000 < now) throw new S3Error('AccessDenied', 'Request has expired', { Expires: new Date(signingDate.getTime() + expiresIn * 1000).toISOString(), ServerTime: new Date(now).toISOString() });
-    payloadHash = 'UNSIGNED-PAYLOAD';
+    // A presigned request may still pin its body with a signed x-amz-content-sha256 header.
+    payloadHash = headerValue(req, 'x-amz-content-sha256') ?? 'UNSIGNED-PAYLOAD';
   }
   if (parsed.shortDate !== signingDate.toISOString().slice(0, 10).replace(/-/g, '')) throw new S3Error('AuthorizationHeaderMalformed', 'the credential date does not match the request date');
 
@@ -200,6 +201,10 @@ export async function authenticate(
   if (!sameHex(expected, parsed.signature)) {
     throw new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', { AWSAccessKeyId: parsed.accessKeyId });
   }
+  // x-amz-* headers steer what a request does (copy source, checksums, metadata, payload mode): an unsigned one
+  // could turn a presigned PUT into a copy of another key. A presigned request may repeat a signed query value.
+  const unsigned = Object.keys(req.headers).filter((name) => name.startsWith('x-amz-') && !signable.has(name) && !(presigned && query[name] === headerValue(req, name)));
+  if (unsigned.length > 0) throw new S3Error('AccessDenied', 'There were headers present in the request which were not signed', { HeadersNotSigned: unsigned.join(', ') });
 
   return { appId: credential.appId, presigned, payload: await payloadMode(payloadHash, credentials, parsed, signingDate) };
 }
