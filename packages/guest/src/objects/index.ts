@@ -9,7 +9,7 @@ import { getHeaders, objectPath, putBody, putHeaders, type GetOptions, type Obje
 
 export { ObjectsError, type ObjectsErrorCode } from './errors.js';
 export { DELETE_KEYS_COUNT_MAX } from './limits.js';
-export type { ObjectInfo } from './object-info.js';
+export type { ObjectHeaders, ObjectInfo } from './object-info.js';
 export type { GetOptions, ObjectBodyInit, ObjectRange, OnlyIf, PutOptions } from './s3-requests.js';
 
 /** Everything an S3 client needs to reach the app's buckets (AWS SDK, rclone, `aws s3`). */

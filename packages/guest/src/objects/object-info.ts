@@ -1,8 +1,21 @@
 import { ObjectsError } from './errors.js';
 import { decodeMetadata, readMetadataHeaders } from './metadata.js';
 
-/** What the platform knows about a stored object; R2's `R2Object`, flattened. */
-export interface ObjectInfo {
+/** The standard HTTP headers an object keeps, as S3 stores and answers them. */
+export interface ObjectHeaders {
+  readonly contentType?: string;
+  readonly cacheControl?: string;
+  readonly contentDisposition?: string;
+  readonly contentEncoding?: string;
+  readonly contentLanguage?: string;
+  readonly expires?: Date;
+}
+
+/**
+ * What the platform knows about a stored object; R2's `R2Object`, flattened. From `head` and
+ * `get`, `contentType` is `application/octet-stream` when none was stored, as in S3.
+ */
+export interface ObjectInfo extends ObjectHeaders {
   readonly key: string;
   /** The whole object's size in bytes, also when a range was read. */
   readonly size: number;
@@ -12,13 +25,6 @@ export interface ObjectInfo {
   readonly httpEtag: string;
   /** When the object was written. From `Last-Modified` it has whole seconds; from `list` it may have milliseconds. */
   readonly uploaded: Date;
-  /** From `head` and `get`, `application/octet-stream` when none was stored, as in S3. */
-  readonly contentType?: string;
-  readonly cacheControl?: string;
-  readonly contentDisposition?: string;
-  readonly contentEncoding?: string;
-  readonly contentLanguage?: string;
-  readonly expires?: Date;
   /** User metadata; names are lowercase. */
   readonly metadata: Record<string, string>;
 }

@@ -2,18 +2,12 @@
 // unsigned (the platform socket is the app's identity), with JSON errors.
 import { ObjectsError } from './errors.js';
 import { writeMetadataHeaders } from './metadata.js';
-import { STANDARD_HEADERS, type StandardHeaderField } from './object-info.js';
+import { STANDARD_HEADERS, type ObjectHeaders, type StandardHeaderField } from './object-info.js';
 
 /** What `put` stores: bytes, text (as UTF-8), a Blob, a stream (sent as it is read), or nothing. */
 export type ObjectBodyInit = ReadableStream | ArrayBuffer | ArrayBufferView | string | Blob | null;
 
-export interface PutOptions {
-  readonly contentType?: string;
-  readonly cacheControl?: string;
-  readonly contentDisposition?: string;
-  readonly contentEncoding?: string;
-  readonly contentLanguage?: string;
-  readonly expires?: Date;
+export interface PutOptions extends ObjectHeaders {
   /** User metadata, sent as `x-amz-meta-<name>`; names are lowercased. */
   readonly metadata?: Record<string, string>;
 }
