@@ -24,8 +24,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { accounted, cleanup, freePort, gitCommit, log, onCleanup, percentile, printHelpAndExit, start, stop, summariseProfile, tempDir, waitQuiet, writeJson } from '../lib.mjs';
+import { accounted, freePort, gitCommit, log, onCleanup, parseOptionsOrExit, percentile, runAndExit, start, stop, summariseProfile, tempDir, waitQuiet, writeJson } from '../lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'packages/cli/dist/main.js');
@@ -35,23 +34,13 @@ const STEP_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 300_000;
 const BODY = Buffer.from(`${'x'.repeat(63)}\n`);
 
-let opts;
-try {
-  ({ values: opts } = parseArgs({
-    options: {
-      n: { type: 'string', default: '2000' },
-      parallel: { type: 'string', default: '8' },
-      'parallel-n': { type: 'string', default: '500' },
-      'cpu-prof': { type: 'boolean', default: false },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  }));
-} catch (error) {
-  process.stderr.write(`${error.message}\nrun with --help for usage\n`);
-  process.exit(2);
-}
-if (opts.help) printHelpAndExit(import.meta.url);
+const opts = parseOptionsOrExit(import.meta.url, {
+  n: { type: 'string', default: '2000' },
+  parallel: { type: 'string', default: '8' },
+  'parallel-n': { type: 'string', default: '500' },
+  'cpu-prof': { type: 'boolean', default: false },
+  json: { type: 'string' },
+});
 const N = int('n', 10, 1_000_000);
 const PARALLEL = int('parallel', 1, 16);
 const PARALLEL_N = int('parallel-n', 1, 1_000_000);
@@ -264,13 +253,4 @@ async function main() {
   if (opts.json) writeJson(opts.json, result);
 }
 
-let failed = false;
-try {
-  await main();
-} catch (error) {
-  failed = true;
-  process.stderr.write(`\nbench failed: ${error.stack ?? error}\n`);
-} finally {
-  await cleanup();
-}
-process.exit(failed ? 1 : 0);
+await runAndExit(main);

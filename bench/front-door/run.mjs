@@ -14,8 +14,8 @@
 // workerd over a unix socket, no auth or header work), i.e. what any Node hop costs here.
 // --cpu-prof profiles the warm daemon (node --cpu-prof) and prints its hot spots.
 // Loopback only. Needs /usr/bin/wrk (Debian package `wrk`).
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir, cpus, totalmem } from 'node:os';
@@ -23,7 +23,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
-import { parseArgs } from 'node:util';
+import { parseOptionsOrExit, runAndExit, start, stop, tempDir } from '../lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'packages/cli/dist/main.js');
@@ -35,30 +35,16 @@ function usageError(message) {
   process.exit(2);
 }
 
-let opts;
-try {
-  ({ values: opts } = parseArgs({
-    options: {
-      duration: { type: 'string', default: '10' },
-      warmup: { type: 'string', default: '3' },
-      threads: { type: 'string', default: '2' },
-      connections: { type: 'string', default: '32' },
-      cold: { type: 'string', default: '20' },
-      reference: { type: 'boolean', default: false },
-      'cpu-prof': { type: 'boolean', default: false },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  }));
-} catch (error) {
-  usageError(error.message);
-}
-if (opts.help) {
-  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
-  const header = lines.slice(0, lines.findIndex((l) => !l.startsWith('//')));
-  process.stdout.write(`${header.map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`);
-  process.exit(0);
-}
+const opts = parseOptionsOrExit(import.meta.url, {
+  duration: { type: 'string', default: '10' },
+  warmup: { type: 'string', default: '3' },
+  threads: { type: 'string', default: '2' },
+  connections: { type: 'string', default: '32' },
+  cold: { type: 'string', default: '20' },
+  reference: { type: 'boolean', default: false },
+  'cpu-prof': { type: 'boolean', default: false },
+  json: { type: 'string' },
+});
 const DURATION_S = positive('duration');
 const WARMUP_S = positive('warmup');
 const THREADS = positive('threads');
@@ -81,65 +67,6 @@ function positive(name) {
   const n = Number(opts[name]);
   if (!Number.isInteger(n) || n < 1) usageError(`--${name} must be a positive integer, got ${opts[name]}`);
   return n;
-}
-
-// ---------------------------------------------------------------- processes & cleanup
-
-/** Everything started here; each is its own process group so its children go with it. */
-const children = new Set();
-const tempDirs = new Set();
-
-function start(command, args, { env = process.env, name = command } = {}) {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let output = '';
-  const keep = (d) => { output = (output + d.toString()).slice(-64 * 1024); };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const handle = { name, child, exited, output: () => output };
-  children.add(handle);
-  exited.then(() => children.delete(handle));
-  return handle;
-}
-
-function killGroup(handle, signal) {
-  try { process.kill(-handle.child.pid, signal); } catch { /* already gone */ }
-}
-
-/** SIGTERM (the daemon drains and stops its apps), then SIGKILL the whole group after `graceMs`. */
-async function stop(handle, graceMs = 15_000) {
-  if (handle.child.exitCode === null && handle.child.signalCode === null) {
-    try { process.kill(handle.child.pid, 'SIGTERM'); } catch { /* gone */ }
-    const timer = setTimeout(() => killGroup(handle, 'SIGKILL'), graceMs);
-    await handle.exited;
-    clearTimeout(timer);
-  }
-  killGroup(handle, 'SIGKILL'); // anything the process left behind in its group
-  children.delete(handle);
-}
-
-async function cleanup() {
-  await Promise.all([...children].map((h) => stop(h)));
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  tempDirs.clear();
-}
-
-function tempDir(prefix) {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.add(dir);
-  return dir;
-}
-
-// Last resort when the event loop is going away: synchronous kills only.
-process.on('exit', () => {
-  for (const h of children) killGroup(h, 'SIGKILL');
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
-    process.stderr.write(`\n${signal}: stopping everything this benchmark started…\n`);
-    cleanup().finally(() => process.exit(130));
-  });
 }
 
 // ---------------------------------------------------------------- helpers
@@ -605,13 +532,4 @@ async function main() {
   }
 }
 
-let failed = false;
-try {
-  await main();
-} catch (error) {
-  failed = true;
-  process.stderr.write(`\nbench failed: ${error.stack ?? error}\n`);
-} finally {
-  await cleanup();
-}
-process.exit(failed ? 1 : 0);
+await runAndExit(main);

@@ -30,8 +30,7 @@ import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { cleanup, freePort, gitCommit, log, machineCpu, onCleanup, printHelpAndExit, procStat, start, stop, tempDir, waitQuiet, writeJson } from '../lib.mjs';
+import { freePort, gitCommit, log, machineCpu, onCleanup, parseOptionsOrExit, procStat, runAndExit, start, stop, tempDir, waitQuiet, writeJson } from '../lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'packages/cli/dist/main.js');
@@ -46,21 +45,11 @@ const POLL_MS = 50;
 const WARMUP_JOBS = 50;
 const ANATOMY_CALLS = 100;
 
-let opts;
-try {
-  ({ values: opts } = parseArgs({
-    options: {
-      n: { type: 'string', default: '500' },
-      rounds: { type: 'string', default: '1' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  }));
-} catch (error) {
-  process.stderr.write(`${error.message}\nrun with --help for usage\n`);
-  process.exit(2);
-}
-if (opts.help) printHelpAndExit(import.meta.url);
+const opts = parseOptionsOrExit(import.meta.url, {
+  n: { type: 'string', default: '500' },
+  rounds: { type: 'string', default: '1' },
+  json: { type: 'string' },
+});
 const N = Number(opts.n);
 const ROUNDS = Number(opts.rounds);
 // The app keeps 1,000 finished jobs (JOBS_FINISHED_KEPT) and prunes older ones, so N is at most that.
@@ -357,13 +346,4 @@ async function main() {
   if (opts.json) writeJson(opts.json, result, '');
 }
 
-let failed = false;
-try {
-  await main();
-} catch (error) {
-  failed = true;
-  process.stderr.write(`\nbench failed: ${error.stack ?? error}\n`);
-} finally {
-  await cleanup();
-}
-process.exit(failed ? 1 : 0);
+await runAndExit(main);

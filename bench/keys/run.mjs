@@ -24,8 +24,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { accounted, cleanup, freePort, gitCommit, log, printHelpAndExit, start, stop, summariseProfile, tempDir, waitQuiet, writeJson } from '../lib.mjs';
+import { accounted, freePort, gitCommit, log, parseOptionsOrExit, runAndExit, start, stop, summariseProfile, tempDir, waitQuiet, writeJson } from '../lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'packages/cli/dist/main.js');
@@ -38,22 +37,12 @@ const REQUEST_TIMEOUT_MS = 300_000;
 const DATA = Buffer.from('plinth keys bench: 64 bytes of data signed on every call.......');
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
-let opts;
-try {
-  ({ values: opts } = parseArgs({
-    options: {
-      n: { type: 'string', default: '2000' },
-      parallel: { type: 'string', default: '8' },
-      'cpu-prof': { type: 'boolean', default: false },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  }));
-} catch (error) {
-  process.stderr.write(`${error.message}\nrun with --help for usage\n`);
-  process.exit(2);
-}
-if (opts.help) printHelpAndExit(import.meta.url);
+const opts = parseOptionsOrExit(import.meta.url, {
+  n: { type: 'string', default: '2000' },
+  parallel: { type: 'string', default: '8' },
+  'cpu-prof': { type: 'boolean', default: false },
+  json: { type: 'string' },
+});
 const N = Number(opts.n);
 const PARALLEL = Number(opts.parallel);
 if (!Number.isInteger(N) || N < 10 || N > 1_000_000) { process.stderr.write('--n must be 10..1000000\n'); process.exit(2); }
@@ -245,13 +234,4 @@ async function main() {
   if (opts.json) writeJson(opts.json, result);
 }
 
-let failed = false;
-try {
-  await main();
-} catch (error) {
-  failed = true;
-  process.stderr.write(`\nbench failed: ${error.stack ?? error}\n`);
-} finally {
-  await cleanup();
-}
-process.exit(failed ? 1 : 0);
+await runAndExit(main);

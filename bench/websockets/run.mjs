@@ -22,14 +22,14 @@
 // Loopback only. Needs Debian packages `pushpin` (with `condure` and `zurl`). Every process
 // started here is stopped on the way out, also on failure or Ctrl-C. Runs 2–4 minutes.
 import { fork, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer, connect as netConnect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { adopt, parseOptionsOrExit, runAndExit, stop, tempDir } from '../lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const HERE = join(ROOT, 'bench/websockets');
@@ -44,29 +44,15 @@ const OPEN_CONCURRENCY = 32;
 /** Target: idle-socket memory. */
 const IDLE_BYTES_TARGET = 10 * 1024;
 
-let opts;
-try {
-  ({ values: opts } = parseArgs({
-    options: {
-      sockets: { type: 'string', default: '10000' },
-      echo: { type: 'string', default: '2000' },
-      publishes: { type: 'string', default: '20' },
-      only: { type: 'string' },
-      'no-deflate': { type: 'boolean', default: false },
-      'cpu-prof': { type: 'boolean', default: false },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  }));
-} catch (error) {
-  process.stderr.write(`${error.message}\nrun with --help for usage\n`);
-  process.exit(2);
-}
-if (opts.help) {
-  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
-  process.stdout.write(`${lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`);
-  process.exit(0);
-}
+const opts = parseOptionsOrExit(import.meta.url, {
+  sockets: { type: 'string', default: '10000' },
+  echo: { type: 'string', default: '2000' },
+  publishes: { type: 'string', default: '20' },
+  only: { type: 'string' },
+  'no-deflate': { type: 'boolean', default: false },
+  'cpu-prof': { type: 'boolean', default: false },
+  json: { type: 'string' },
+});
 const SOCKETS = int('sockets', 1, 19_000);
 const ECHOES = int('echo', 10, 1_000_000);
 const PUBLISHES = int('publishes', 1, 1000);
@@ -80,8 +66,6 @@ function int(name, min, max) {
 
 // ---------------------------------------------------------------- processes & cleanup
 
-const children = new Set();
-const tempDirs = new Set();
 /** File descriptors: the sockets need one each in the client and in the server. */
 const HARD_NOFILE = (() => {
   const run = spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' });
@@ -95,53 +79,7 @@ function start(command, args, { env = process.env, name = command, ipc = false }
   const child = spawn('sh', ['-c', `ulimit -n ${HARD_NOFILE} 2>/dev/null; exec ${quoted}`], {
     env, detached: true, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])],
   });
-  let output = '';
-  const keep = (d) => { output = (output + d.toString()).slice(-64 * 1024); };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-  const handle = { name, child, exited, output: () => output };
-  children.add(handle);
-  exited.then(() => children.delete(handle));
-  return handle;
-}
-
-function killGroup(handle, signal) {
-  try { process.kill(-handle.child.pid, signal); } catch { /* gone */ }
-}
-
-async function stop(handle, graceMs = 15_000) {
-  if (handle.child.exitCode === null && handle.child.signalCode === null) {
-    try { process.kill(handle.child.pid, 'SIGTERM'); } catch { /* gone */ }
-    const timer = setTimeout(() => killGroup(handle, 'SIGKILL'), graceMs);
-    await handle.exited;
-    clearTimeout(timer);
-  }
-  killGroup(handle, 'SIGKILL');
-  children.delete(handle);
-}
-
-async function cleanup() {
-  await Promise.all([...children].map((h) => stop(h)));
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  tempDirs.clear();
-}
-
-function tempDir(prefix) {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.add(dir);
-  return dir;
-}
-
-process.on('exit', () => {
-  for (const h of children) killGroup(h, 'SIGKILL');
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
-    process.stderr.write(`\n${signal}: stopping everything this benchmark started…\n`);
-    cleanup().finally(() => process.exit(130));
-  });
+  return adopt(child, name);
 }
 
 // ---------------------------------------------------------------- helpers
@@ -578,13 +516,4 @@ async function main() {
   }
 }
 
-let failed = false;
-try {
-  await main();
-} catch (error) {
-  failed = true;
-  process.stderr.write(`\nbench failed: ${error.stack ?? error}\n`);
-} finally {
-  await cleanup();
-}
-process.exit(failed ? 1 : 0);
+await runAndExit(main);
