@@ -7,6 +7,10 @@ export const OBJECT_PUT_BYTES_MAX = 5 * 1024 ** 3;
 export const PART_BYTES_MIN = 5 * 1024 ** 2;
 export const PART_BYTES_MAX = 5 * 1024 ** 3;
 export const PART_NUMBER_MAX = 10_000;
+/** Unfinished multipart uploads are aborted this long after they began (R2's default: 7 days). */
+export const UPLOAD_LIFETIME_MS = 7 * 24 * 3600_000;
+/** How often open stores look for such uploads (each store also looks when it opens). */
+export const UPLOAD_EXPIRY_INTERVAL_MS = 3600_000;
 /** Object keys are at most 1024 bytes of UTF-8 (S3). */
 export const KEY_BYTES_MAX = 1024;
 /** User metadata: names and values of all `x-amz-meta-*` headers together (S3: 2 KiB). */

@@ -166,11 +166,20 @@ export function openObjectIndex(file: string) {
       ON CONFLICT (upload_id, part_number) DO UPDATE SET size = excluded.size, etag = excluded.etag, checksum = excluded.checksum,
         blob_id = excluded.blob_id, last_modified = excluded.last_modified`),
     deleteParts: db.prepare('DELETE FROM parts WHERE upload_id = ?'),
+    uploadsBegunBefore: db.prepare<[number], { upload_id: string }>('SELECT upload_id FROM uploads WHERE initiated < ?'),
     blobLists: db.prepare<[], { blobs: string }>('SELECT blobs FROM objects'),
     partBlobs: db.prepare<[], { blob_id: string }>('SELECT blob_id FROM parts'),
     usage: db.prepare<[], { objects: number; bytes: number | null }>('SELECT count(*) AS objects, sum(size) AS bytes FROM objects'),
     partBytes: db.prepare<[], { bytes: number | null }>('SELECT sum(size) AS bytes FROM parts'),
   };
+
+  /** Removes the upload and its parts; returns the parts' blobs. */
+  function dropUpload(uploadId: string): string[] {
+    const blobs = s.allParts.all(uploadId).map((p) => p.blob_id);
+    s.deleteParts.run(uploadId);
+    s.deleteUpload.run(uploadId);
+    return blobs;
+  }
 
   return {
     close(): void {
@@ -190,12 +199,7 @@ export function openObjectIndex(file: string) {
     /** Deletes the bucket and its unfinished uploads; returns the blobs of their parts. */
     deleteBucket(name: string): string[] {
       return db.transaction(() => {
-        const blobs: string[] = [];
-        for (const { upload_id } of s.bucketUploads.all(name)) {
-          for (const part of s.allParts.all(upload_id)) blobs.push(part.blob_id);
-          s.deleteParts.run(upload_id);
-          s.deleteUpload.run(upload_id);
-        }
+        const blobs = s.bucketUploads.all(name).flatMap(({ upload_id }) => dropUpload(upload_id));
         s.deleteBucket.run(name);
         return blobs;
       })();
@@ -264,12 +268,10 @@ export function openObjectIndex(file: string) {
     createUpload(upload: Upload): void {
       s.insertUpload.run(upload.uploadId, upload.bucket, upload.key, upload.initiated, JSON.stringify(upload.headers), JSON.stringify(upload.metadata), upload.checksumAlgorithm ?? null);
     },
-    /** Removes the upload and its parts; returns the parts' blobs. */
-    deleteUpload(uploadId: string): string[] {
-      const blobs = s.allParts.all(uploadId).map((p) => p.blob_id);
-      s.deleteParts.run(uploadId);
-      s.deleteUpload.run(uploadId);
-      return blobs;
+    deleteUpload: dropUpload,
+    /** Removes every upload begun before `at` (ms), with its parts; returns the parts' blobs. */
+    deleteUploadsBegunBefore(at: number): string[] {
+      return db.transaction(() => s.uploadsBegunBefore.all(at).flatMap(({ upload_id }) => dropUpload(upload_id)))();
     },
     uploads(bucket: string, prefix: string, keyMarker: string, uploadIdMarker: string, limit: number): Upload[] {
       return s.uploadPage.all(bucket, prefix, keyMarker, keyMarker, uploadIdMarker, limit).filter((u) => u.key.startsWith(prefix)).map(toUpload);

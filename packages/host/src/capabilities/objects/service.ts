@@ -6,7 +6,7 @@ import { finished, Readable, Writable } from 'node:stream';
 import type { BlobStore } from './blob-store.js';
 import { runningChecksum, type ChecksumAlgorithm, type Digests } from './checksums.js';
 import { S3Error } from './errors.js';
-import { BUCKETS_PER_APP_MAX, KEY_BYTES_MAX, PART_BYTES_MIN, PART_NUMBER_MAX } from './limits.js';
+import { BUCKETS_PER_APP_MAX, KEY_BYTES_MAX, PART_BYTES_MIN, PART_NUMBER_MAX, UPLOAD_EXPIRY_INTERVAL_MS, UPLOAD_LIFETIME_MS } from './limits.js';
 import { openObjectIndex, type BlobRef, type ListOptions, type ObjectIndex, type Part, type StandardHeaders, type StoredChecksum, type StoredObject, type Upload } from './object-index.js';
 
 export interface ObjectsServiceDeps {
@@ -78,9 +78,26 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       indexes.set(appId, index);
       const referenced = index.referencedBlobs();
       deps.blobs.sweep(appId, (id) => referenced.has(id)).catch((error: unknown) => deps.onError(appId, error));
+      expireUploads(appId, index);
     }
     return index;
   }
+
+  /** Aborts the app's multipart uploads begun more than UPLOAD_LIFETIME_MS ago, so abandoned parts do not fill the disk. */
+  function expireUploads(appId: string, index: ObjectIndex): void {
+    const blobs = index.deleteUploadsBegunBefore(deps.now() - UPLOAD_LIFETIME_MS);
+    if (blobs.length) discard(appId, blobs);
+  }
+  const expiry = setInterval(() => {
+    for (const [appId, index] of indexes) {
+      try {
+        expireUploads(appId, index);
+      } catch (error) {
+        deps.onError(appId, error);
+      }
+    }
+  }, UPLOAD_EXPIRY_INTERVAL_MS);
+  expiry.unref();
 
   function bucketOrThrow(index: ObjectIndex, bucket: string): void {
     if (!index.bucket(bucket)) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
@@ -367,6 +384,7 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       await rm(deps.objectsDirOf(appId), { recursive: true, force: true });
     },
     close(): void {
+      clearInterval(expiry);
       for (const index of indexes.values()) index.close();
       indexes.clear();
     },

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { after, test } from 'node:test';
+import { createLocalBlobStore } from './blob-store.js';
+import { Digester } from './checksums.js';
+import { S3Error } from './errors.js';
+import { UPLOAD_LIFETIME_MS } from './limits.js';
+import { createObjectsService, type Fill } from './service.js';
+
+const root = mkdtempSync(join(tmpdir(), 'plinth-objects-service-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const objectsDirOf = (appId: string) => join(root, appId, 'objects');
+const fill = (bytes: Buffer): Fill => async (sink) => {
+  const digester = new Digester({ sizeMax: bytes.length });
+  await pipeline(Readable.from([bytes]), digester, sink);
+  return digester.digests();
+};
+const blobFiles = (appId: string) => readdirSync(join(objectsDirOf(appId), 'blobs'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
+
+test('unfinished multipart uploads are aborted once older than UPLOAD_LIFETIME_MS, and their parts\' bytes freed', async () => {
+  let clock = Date.parse('2026-12-01T00:00:00Z');
+  const errors: unknown[] = [];
+  const open = () => createObjectsService({ objectsDirOf, blobs: createLocalBlobStore(objectsDirOf), now: () => clock, onError: (_app, error) => errors.push(error) });
+  const target = { bucket: 'media', headers: {}, metadata: {} };
+
+  let service = open();
+  service.createBucket('app', 'media');
+  const old = service.createUpload('app', { ...target, key: 'abandoned' }, undefined);
+  await service.putPart('app', old, 1, fill(Buffer.alloc(100_000, 'a')));
+  clock += UPLOAD_LIFETIME_MS - 1000;
+  const young = service.createUpload('app', { ...target, key: 'recent' }, undefined);
+  await service.putPart('app', young, 1, fill(Buffer.alloc(70_000, 'b')));
+  assert.deepEqual(service.usage('app'), { objects: 0, bytes: 170_000 });
+  assert.equal(blobFiles('app'), 2);
+  service.close();
+
+  // A week after the first began: reopening the store expires it, and only it.
+  clock += 2000;
+  service = open();
+  assert.deepEqual(service.listUploads('app', 'media', '', '', '', 10).map((u) => u.key), ['recent']);
+  assert.deepEqual(service.usage('app'), { objects: 0, bytes: 70_000 });
+  // The blob goes after the commit is on disk, in the background: wait for it, bounded.
+  for (let i = 0; i < 100 && blobFiles('app') > 1; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(blobFiles('app'), 1, 'the expired part\'s blob is deleted');
+  assert.throws(() => service.upload('app', 'media', 'abandoned', old.uploadId), (error: unknown) => error instanceof S3Error && error.code === 'NoSuchUpload');
+  const rejected = await service.putPart('app', old, 2, fill(Buffer.from('late'))).then(() => 'stored', (error: unknown) => (error instanceof S3Error ? error.code : String(error)));
+  assert.equal(rejected, 'NoSuchUpload');
+  // The young upload still completes.
+  const [part] = service.listParts('app', young, 0, 10);
+  const done = await service.completeUpload('app', young, [{ partNumber: 1, etag: part!.etag }]);
+  assert.equal(done.size, 70_000);
+  service.close();
+  assert.deepEqual(errors, []);
+});
