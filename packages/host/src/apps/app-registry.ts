@@ -27,10 +27,18 @@ function toInstalled(row: AppRow): InstalledApp {
 /** The installed apps as recorded in the control plane. */
 export function createAppRegistry(db: ControlPlane, now: () => number) {
   const byId = db.prepare<[string], AppRow>('SELECT * FROM apps WHERE id = ?');
+  // Request paths look apps up on every call; re-validating an unchanged manifest each time was a measurable share of a small request.
+  const parsed = new Map<string, { row: AppRow; app: InstalledApp }>();
+  const sameRow = (a: AppRow, b: AppRow) => (Object.keys(a) as (keyof AppRow)[]).every((column) => a[column] === b[column]);
   return {
     get(appId: string): InstalledApp | undefined {
       const row = byId.get(appId);
-      return row ? toInstalled(row) : undefined;
+      if (!row) return undefined;
+      const cached = parsed.get(appId);
+      if (cached && sameRow(cached.row, row)) return cached.app;
+      const app = toInstalled(row);
+      parsed.set(appId, { row, app });
+      return app;
     },
     list(): InstalledApp[] {
       return db.prepare<[], AppRow>('SELECT * FROM apps ORDER BY id').all().map(toInstalled);
