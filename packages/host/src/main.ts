@@ -107,6 +107,7 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   });
   const installer = createInstaller({
     db, registry, dataDir: config.dataDir, supervisor, now,
+    updating: (appId) => updater.heldUntil(appId) !== undefined,
     onUninstall: (appId, keepData) => {
       sessions.removeForApp(appId);
       egress.forget(appId);
@@ -123,6 +124,7 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   const updater = createUpdater({
     db, dataDir: config.dataDir, registry, supervisor, snapshots: sql, now, failpoint: env.PLINTH_FAILPOINT,
     afterUpdateTimeoutMs: config.afterUpdateTimeoutMs, event: (appId, text) => logs.append(appId, 'platform', text),
+    changing: installer.changing,
   });
   await updater.recover();
   for (const failure of await installer.loadAll()) log.error(failure, 'an installed app could not be loaded; it answers 404 until `plinth uninstall <app> --keep-data` and a fresh install');

@@ -5,10 +5,10 @@ import type { ControlPlane } from '../store/control-plane.js';
 import type { Deployment, Supervisor } from '../runtime/supervisor.js';
 import { fail, ok, type Result } from '../support/result.js';
 import type { AppRegistry, InstalledApp } from './app-registry.js';
-import { readArchive, writeUnpacked, type PackageErrorCode } from './package-archive.js';
+import { readArchive, writeUnpacked, type PackageErrorCode, type UnpackedPackage } from './package-archive.js';
 
 export type InstallErrorCode = PackageErrorCode | 'app.exists' | 'package.signer_mismatch';
-export type UninstallErrorCode = 'app.not_found';
+export type UninstallErrorCode = 'app.not_found' | 'update.in_progress';
 
 /** Where an app's files live: `<data>/apps/<id>/{versions/<version>, data, logs}`. */
 export function appPaths(dataDir: string, appId: string) {
@@ -38,6 +38,8 @@ export interface InstallerDeps {
   readonly supervisor: Supervisor;
   /** Removes what other parts hold for the app; with `keepData`, only what is not the app's data. */
   readonly onUninstall: (appId: string, keepData: boolean) => void;
+  /** Whether an update or rollback of the app is running: a reload or uninstall then waits its turn (409). */
+  readonly updating: (appId: string) => boolean;
   readonly now: () => number;
 }
 
@@ -55,6 +57,17 @@ export function createInstaller(deps: InstallerDeps) {
     queue = run.catch(() => undefined);
     return run;
   };
+  /** Apps a reload or uninstall is changing, so an update does not start under it (see UpdaterDeps.changing). */
+  const changing = new Set<string>();
+  const changingApp = <T>(appId: string, work: () => Promise<Result<T, PackageErrorCode | UninstallErrorCode>>) => serialized(async () => {
+    if (deps.updating(appId)) return fail('update.in_progress', `an update or rollback of ${appId} is running; try again when it has ended`);
+    changing.add(appId);
+    try {
+      return await work();
+    } finally {
+      changing.delete(appId);
+    }
+  });
 
   const deploymentOf = (app: InstalledApp) => deploymentFor(deps.dataDir, app);
 
@@ -102,15 +115,13 @@ export function createInstaller(deps: InstallerDeps) {
    * keeping its data, sessions and installation id. Ungated and unsigned, so
    * only the dev server calls it; operators use the gated update.
    */
-  async function reload(bytes: Uint8Array): Promise<Result<InstalledApp, PackageErrorCode | UninstallErrorCode>> {
-    const archive = await readArchive(bytes);
-    if (!archive.ok) return archive;
-    const { manifest } = archive.value;
+  async function reload(unpacked: UnpackedPackage): Promise<Result<InstalledApp, PackageErrorCode | UninstallErrorCode>> {
+    const { manifest } = unpacked;
     const current = registry.get(manifest.id);
     if (!current) return fail('app.not_found', `no app ${manifest.id} is installed`);
     const paths = appPaths(deps.dataDir, manifest.id);
     const staging = join(paths.root, `.staging-${randomUUID()}`);
-    await writeUnpacked(archive.value, staging);
+    await writeUnpacked(unpacked, staging);
     await deps.supervisor.unload(manifest.id);
     rmSync(paths.versions, { recursive: true, force: true });
     mkdirSync(paths.versions, { recursive: true });
@@ -137,8 +148,13 @@ export function createInstaller(deps: InstallerDeps) {
 
   return {
     install: (bytes: Uint8Array) => serialized(() => install(bytes)),
-    reload: (bytes: Uint8Array) => serialized(() => reload(bytes)),
-    uninstall: (appId: string, keepData: boolean) => serialized(() => uninstall(appId, keepData)),
+    reload: async (bytes: Uint8Array) => {
+      const archive = await readArchive(bytes);
+      if (!archive.ok) return archive;
+      return changingApp(archive.value.manifest.id, () => reload(archive.value));
+    },
+    uninstall: (appId: string, keepData: boolean) => changingApp(appId, () => uninstall(appId, keepData)),
+    changing: (appId: string) => changing.has(appId),
     /**
      * Loads every installed app into the supervisor at start; processes start
      * on first request. An app that cannot be loaded (its files were lost, say)

@@ -92,6 +92,28 @@ describe('gated version upgrades', () => {
     assert.equal(d.cli(['rollback', 'versioned']).status, 1, 'only one rollback is kept');
   });
 
+  test('an uninstall while an update runs is refused with 409 update.in_progress, and the app is left as the update leaves it', async () => {
+    // A long gate, so the uninstall surely comes while it is open even on a slow machine.
+    const d = await start({ PLINTH_AFTER_UPDATE_TIMEOUT_MS: '10000' });
+    installApp(d, version('1.0.0', 'migrate'));
+    const updating = d.cliAsync(['update', 'versioned', version('2.0.0', 'sleep')]);
+    const gating = async () => {
+      const response = await d.fetch(`${d.baseUrl}/api/admin/apps/versioned/updates`, { headers: { authorization: `Bearer ${d.adminToken}` } });
+      return ((await response.json()) as { history: { state: string }[] }).history.some((e) => e.state === 'gating');
+    };
+    for (let i = 0; i < 400 && !(await gating()); i++) await sleep(25);
+    assert.ok(await gating(), 'the update reached its gate');
+    const refused = d.cli(['uninstall', 'versioned']);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /update\.in_progress/);
+    const failed = await updating;
+    assert.equal(failed.status, 1, 'the sleeping gate times out');
+    assert.equal(await text(d, '/'), 'v1.0.0');
+    const removed = d.cli(['uninstall', 'versioned']);
+    assert.equal(removed.status, 0, removed.stderr);
+    assert.equal((await d.fetch(d.appUrl('versioned', '/'))).status, 404);
+  });
+
   test('downgrades, foreign signers and minUpgradableVersion are refused before anything runs', async () => {
     const d = await start();
     const keyA = join(work, 'a.key');

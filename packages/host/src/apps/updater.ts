@@ -41,6 +41,8 @@ export interface UpdaterDeps {
   readonly snapshots: Snapshots;
   readonly afterUpdateTimeoutMs: number;
   readonly event: (appId: string, text: string) => void;
+  /** Whether a reload or uninstall is changing the app: an update or rollback then does not start (409). */
+  readonly changing: (appId: string) => boolean;
   readonly now: () => number;
   /** Test-only: `update:<state>` kills the daemon right after that state is stored (docs/status.md). */
   readonly failpoint?: string | undefined;
@@ -48,7 +50,7 @@ export interface UpdaterDeps {
 
 export type UpdateErrorCode =
   | 'app.not_found' | 'update.wrong_app' | 'update.not_newer' | 'update.same_version' | 'update.too_old'
-  | 'update.in_progress' | 'update.after_update_failed' | 'update.snapshot_failed' | 'update.nothing_to_roll_back'
+  | 'update.in_progress' | 'app.busy' | 'update.after_update_failed' | 'update.snapshot_failed' | 'update.nothing_to_roll_back'
   | 'package.signer_mismatch' | 'package.too_large' | 'package.malformed' | 'package.unsafe_entry' | 'package.unsafe_path'
   | 'package.bad_signature' | 'manifest.invalid';
 
@@ -111,6 +113,13 @@ export function createUpdater(deps: UpdaterDeps) {
   }
 
   /** Holds the old version's SQL calls while the gate runs, so the snapshot and the migration see the same data. */
+  /** Refuses an update or rollback while another one, or a reload or uninstall, is changing the app. */
+  function busyWith(appId: string) {
+    if (holds.has(appId)) return fail('update.in_progress', `an update or rollback of ${appId} is already running`);
+    if (deps.changing(appId)) return fail('app.busy', `${appId} is being reloaded or uninstalled; try again when that has ended`);
+    return undefined;
+  }
+
   function hold(appId: string): () => void {
     let release!: () => void;
     holds.set(appId, new Promise<void>((resolve) => { release = resolve; }));
@@ -162,7 +171,8 @@ export function createUpdater(deps: UpdaterDeps) {
   async function update(appId: string, bytes: Uint8Array, allowDowngrade: boolean): Promise<Result<UpdateRecord, UpdateErrorCode>> {
     const current = deps.registry.get(appId);
     if (!current) return fail('app.not_found', `no app ${appId} is installed`);
-    if (holds.has(appId)) return fail('update.in_progress', `an update or rollback of ${appId} is already running`);
+    const busy = busyWith(appId);
+    if (busy) return busy;
     // Held before the first await, so a second update or rollback cannot slip past the check above.
     const release = hold(appId);
     try {
@@ -241,7 +251,8 @@ export function createUpdater(deps: UpdaterDeps) {
     async rollback(appId: string): Promise<Result<UpdateRecord, UpdateErrorCode>> {
       const current = deps.registry.get(appId);
       if (!current) return fail('app.not_found', `no app ${appId} is installed`);
-      if (holds.has(appId)) return fail('update.in_progress', `an update or rollback of ${appId} is already running`);
+      const busy = busyWith(appId);
+    if (busy) return busy;
       const target = rollbackTarget(current);
       if (!target.ok) return target;
       const id = randomUUID();

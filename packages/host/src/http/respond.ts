@@ -15,6 +15,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'admin.unauthorized': 401,
   'app.not_found': 404,
   'app.exists': 409,
+  'app.busy': 409,
   'app.unavailable': 503,
   'app.overloaded': 503,
   'app.timeout': 504,
