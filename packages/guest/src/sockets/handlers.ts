@@ -12,6 +12,11 @@ export interface PlinthSocket {
   readonly user: SocketUser | null;
   /** Set in `close`: whether the closing handshake completed. */
   readonly wasClean?: boolean;
+  /**
+   * In `open`: set to one of the subprotocols the client offered (`Sec-WebSocket-Protocol`) to
+   * answer with it; left unset, the first one offered is used. Not kept for later events.
+   */
+  protocol?: string;
   send(data: BytesLike): void;
   close(code?: number, reason?: string): void;
 }
@@ -34,6 +39,7 @@ function recorder(info: SocketInfo) {
     attachment: info.attachment,
     user: info.user,
     wasClean: undefined as boolean | undefined,
+    protocol: undefined as string | undefined,
     send: (data: BytesLike) => { actions.push({ type: 'send', ...toPayload(data) }); },
     close: (code?: number, reason?: string) => { actions.push({ type: 'close', code, reason }); },
   };
@@ -60,7 +66,7 @@ export async function handleOpen<Env extends PlinthEnv>(handlers: WebSocketHandl
   const verdict = handlers.open ? await handlers.open(socket, new Request(body.request.url, { headers }), env) : undefined;
   if (verdict === false) return json({ accept: false, status: 403, body: 'Refused by the app.' });
   if (verdict instanceof Response) return json({ accept: false, status: verdict.status, body: await verdict.text() });
-  return json({ accept: true, ...reply() });
+  return json({ accept: true, ...reply(), ...(socket.protocol !== undefined ? { protocol: socket.protocol } : {}) });
 }
 
 /**

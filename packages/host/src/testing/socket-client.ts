@@ -11,8 +11,8 @@ export interface TestSocket {
 }
 
 /** Opens a WebSocket to an app through the front door with the real `ws` client. */
-export function openSocket(daemon: TestDaemon, appId: string, path: string, headers: Record<string, string> = {}): Promise<TestSocket> {
-  const ws = new WebSocket(`ws://127.0.0.1:${daemon.port}${path}`, { headers: { host: `${appId}.localhost:${daemon.port}`, ...headers } });
+export function openSocket(daemon: TestDaemon, appId: string, path: string, headers: Record<string, string> = {}, protocols: string[] = []): Promise<TestSocket> {
+  const ws = new WebSocket(`ws://127.0.0.1:${daemon.port}${path}`, protocols, { headers: { host: `${appId}.localhost:${daemon.port}`, ...headers } });
   const pending: (string | Buffer)[] = [];
   const waiters: ((message: string | Buffer) => void)[] = [];
   ws.on('message', (data, isBinary) => {

@@ -44,8 +44,12 @@ function refuse(socket: Duplex, status: number, body: string): void {
  * restarts, idle stops and updates because no app process holds them.
  */
 export function createSocketsService(deps: SocketsDeps) {
+  /** The subprotocol each accepted handshake answers with, as the app chose it. */
+  const chosenProtocol = new WeakMap<IncomingMessage, string>();
   const server = new WebSocketServer({
     noServer: true,
+    // The app's choice; otherwise the first the client offered, as before apps could choose.
+    handleProtocols: (offered, req) => chosenProtocol.get(req) ?? offered.values().next().value ?? false,
     maxPayload: deps.messageBytesMax,
     // No context takeover keeps an idle socket's memory small: zlib state is not held between messages.
     perMessageDeflate: { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true },
@@ -136,6 +140,13 @@ export function createSocketsService(deps: SocketsDeps) {
     }
     if (!reply.data.accept) return refuse(netSocket, reply.data.status, reply.data.body);
     const accepted = reply.data;
+    if (accepted.protocol !== undefined) {
+      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      if (!offered.includes(accepted.protocol)) {
+        return writeRawError(netSocket, { code: 'sockets.bad_open_reply', message: `${request.appId} chose the subprotocol ${JSON.stringify(accepted.protocol)}, which the client did not offer (${offered.filter(Boolean).join(', ') || 'none'})` });
+      }
+      chosenProtocol.set(req, accepted.protocol);
+    }
     server.handleUpgrade(req, netSocket, head, (ws) => hold(ws, id, request, accepted));
   }
 

@@ -97,6 +97,20 @@ describe('WebSockets held by the platform', () => {
     socket.ws.close();
   });
 
+  test('the app may choose a subprotocol among those offered; unset, the first offered is used', async () => {
+    const opened = async (path: string, protocols: string[]) => {
+      const socket = await openSocket(daemon, 'sockets', path, {}, protocols);
+      socket.ws.close();
+      return socket.ws.protocol;
+    };
+    assert.equal(await opened('/ws?protocol=b.v2', ['a.v1', 'b.v2']), 'b.v2');
+    assert.equal(await opened('/ws', ['a.v1', 'b.v2']), 'a.v1');
+    assert.equal(await opened('/ws', []), '');
+    // A choice the client did not offer would make a conforming client fail the connection: refused here instead.
+    await assert.rejects(openSocket(daemon, 'sockets', '/ws?protocol=c.v3', {}, ['a.v1']), (e: Error & { status?: number; body?: string }) => e.status === 502 && /sockets\.bad_open_reply.*did not offer/.test(e.body ?? ''));
+    await assert.rejects(openSocket(daemon, 'sockets', '/ws?protocol=c.v3'), (e: Error & { status?: number }) => e.status === 502);
+  });
+
   test('auto-response and protocol pings are answered without starting a stopped app', async () => {
     const socket = await openSocket(daemon, 'sockets', '/ws');
     await socket.next();

@@ -37,7 +37,8 @@ export const eventReplySchema = z.object({
 });
 
 export const openReplySchema = z.union([
-  z.object({ accept: z.literal(true) }).and(eventReplySchema),
+  // `protocol`: the subprotocol the app chose among those the client offered.
+  z.object({ accept: z.literal(true), protocol: z.string().min(1).max(256).optional() }).and(eventReplySchema),
   z.object({ accept: z.literal(false), status: z.number().int().min(400).max(599).default(403), body: z.string().max(64 * 1024).default('') }),
 ]);
 

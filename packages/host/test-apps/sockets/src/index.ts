@@ -11,6 +11,8 @@ export default defineApp({
       if (url.searchParams.get('refuse')) return false;
       const status = url.searchParams.get('status');
       if (status) return new Response('not you', { status: Number(status) });
+      const protocol = url.searchParams.get('protocol');
+      if (protocol) socket.protocol = protocol;
       socket.tags = (url.searchParams.get('tags') ?? '').split(',').filter(Boolean);
       socket.attachment = { count: 0 };
       socket.send(`welcome ${getUser(request)?.email ?? 'anonymous'} from ${getClientIp(request)}`);
