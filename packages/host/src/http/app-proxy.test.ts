@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { REPO_ROOT, TEST_APPS, addUser, installApp, signInToApp, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
 
 interface Echo { method: string; url: string; headers: Record<string, string>; body: string | null }
@@ -57,7 +57,11 @@ describe('front door: routing, identity and header hygiene', () => {
     assert.equal(decodeURIComponent(echo.headers['plinth-user-name']!), 'Ada Lovelace');
     assert.equal(echo.headers['plinth-client-ip'], '127.0.0.1');
     assert.match(echo.headers['plinth-request-id']!, /^[0-9a-f-]{36}$/);
-    const jwks = createRemoteJWKSet(new URL(`${daemon.baseUrl}/.well-known/jwks.json`));
+    // Fetched with the harness's client: jose's remote set uses the global fetch, whose pooled keep-alive
+    // connection could race the daemon's 5 s idle close on a loaded machine ("other side closed").
+    const published = await daemon.fetch(`${daemon.baseUrl}/.well-known/jwks.json`);
+    assert.equal(published.status, 200);
+    const jwks = createLocalJWKSet((await published.json()) as JSONWebKeySet);
     const { payload, protectedHeader } = await jwtVerify(echo.headers['plinth-identity']!, jwks, { audience: 'echo', issuer: daemon.baseUrl });
     assert.equal(protectedHeader.alg, 'EdDSA');
     assert.equal(payload.sub, echo.headers['plinth-user-id']);
