@@ -38,7 +38,7 @@ export interface InstallerDeps {
   readonly supervisor: Supervisor;
   /** Removes what other parts hold for the app; with `keepData`, only what is not the app's data. */
   readonly onUninstall: (appId: string, keepData: boolean) => void;
-  /** Whether an update or rollback of the app is running: a reload or uninstall then waits its turn (409). */
+  /** Whether an update or rollback of the app is running: a reload or uninstall is then refused (409). */
   readonly updating: (appId: string) => boolean;
   readonly now: () => number;
 }

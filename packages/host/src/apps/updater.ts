@@ -112,7 +112,6 @@ export function createUpdater(deps: UpdaterDeps) {
     return ok(archive.value);
   }
 
-  /** Holds the old version's SQL calls while the gate runs, so the snapshot and the migration see the same data. */
   /** Refuses an update or rollback while another one, or a reload or uninstall, is changing the app. */
   function busyWith(appId: string) {
     if (holds.has(appId)) return fail('update.in_progress', `an update or rollback of ${appId} is already running`);
@@ -120,6 +119,7 @@ export function createUpdater(deps: UpdaterDeps) {
     return undefined;
   }
 
+  /** Holds the old version's SQL calls while the gate runs, so the snapshot and the migration see the same data. */
   function hold(appId: string): () => void {
     let release!: () => void;
     holds.set(appId, new Promise<void>((resolve) => { release = resolve; }));
@@ -252,7 +252,7 @@ export function createUpdater(deps: UpdaterDeps) {
       const current = deps.registry.get(appId);
       if (!current) return fail('app.not_found', `no app ${appId} is installed`);
       const busy = busyWith(appId);
-    if (busy) return busy;
+      if (busy) return busy;
       const target = rollbackTarget(current);
       if (!target.ok) return target;
       const id = randomUUID();
