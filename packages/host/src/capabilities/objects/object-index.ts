@@ -101,6 +101,12 @@ interface PartRow { part_number: number; size: number; etag: string; checksum: s
 /** Past every key that starts with a prefix: U+10FFFF is the largest code point, so the largest UTF-8. */
 const AFTER_ALL = '\u{10FFFF}';
 
+/** S3's roll-up: the common prefix a key falls under (through the first delimiter after the prefix), if any. */
+export function commonPrefixOf(key: string, prefix: string, delimiter: string): string | undefined {
+  const at = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
+  return at < 0 ? undefined : key.slice(0, at + delimiter.length);
+}
+
 const toObject = (row: ObjectRow): StoredObject => ({
   bucket: row.bucket, key: row.key, size: row.size, etag: row.etag, lastModified: row.last_modified,
   headers: JSON.parse(row.headers) as StandardHeaders, metadata: JSON.parse(row.metadata) as Record<string, string>,
@@ -246,9 +252,9 @@ export function openObjectIndex(file: string) {
             continue;
           }
           if (objects.length + commonPrefixes.length === maxKeys) return { objects, commonPrefixes, truncated: true, ...(last !== undefined ? { last } : {}) };
-          const at = delimiter ? row.key.indexOf(delimiter, prefix.length) : -1;
-          if (at >= 0) {
-            lastPrefix = row.key.slice(0, at + delimiter.length);
+          const rolledUp = commonPrefixOf(row.key, prefix, delimiter);
+          if (rolledUp !== undefined) {
+            lastPrefix = rolledUp;
             commonPrefixes.push(lastPrefix);
             last = after = lastPrefix;
             jumped = true;

@@ -6,7 +6,7 @@ import { AwsChunkedDecoder } from './aws-chunked.js';
 import { CHECKSUM_ALGORITHMS, checksumAlgorithm, Digester, type ChecksumAlgorithm, type Digests } from './checksums.js';
 import { newRequestId, S3_NAMESPACE, S3Error, sendS3Error, sendXml, type ErrorStyle } from './errors.js';
 import { LIST_KEYS_MAX, METADATA_BYTES_MAX, OBJECT_PUT_BYTES_MAX, PART_BYTES_MAX, XML_BODY_BYTES_MAX } from './limits.js';
-import type { StandardHeaders, StoredObject } from './object-index.js';
+import { commonPrefixOf, type StandardHeaders, type StoredObject } from './object-index.js';
 import { etagListMatches, type Fill, type ObjectsService } from './service.js';
 import { authenticate, parseQuery, type AppCredential, type PayloadMode } from './sigv4.js';
 
@@ -174,15 +174,18 @@ function hoistSignedQueryHeaders(req: IncomingMessage, query: Context['query']):
   }
 }
 
-/** `?partNumber=N` on GET/HEAD: the bytes of the Nth part of a multipart object (a single-part object has one). */
+/** The sizes of an object's parts: one per blob of a multipart object; a single-part object is one part. */
+const partSizes = (object: StoredObject): number[] => (object.blobs.length > 1 ? object.blobs.map((b) => b.size) : [object.size]);
+
+/** `?partNumber=N` on GET/HEAD: the bytes of the Nth part (the whole object when it has one part). */
 function partRange(object: StoredObject, text: string): { start: number; end: number } | undefined {
   const n = /^\d{1,5}$/.test(text) ? Number(text) : 0;
   if (n < 1) throw new S3Error('InvalidArgument', `partNumber must be an integer from 1 to 10000 (got ${JSON.stringify(text.slice(0, 20))})`);
-  const parts = object.blobs.length > 1 ? object.blobs : [{ size: object.size }];
-  if (n > parts.length) throw new S3Error('InvalidPartNumber', `The requested partnumber is not satisfiable: the object has ${parts.length} part(s)`, { PartNumberRequested: text, ActualPartCount: String(parts.length) });
-  if (parts.length === 1) return undefined;
-  const start = parts.slice(0, n - 1).reduce((sum, p) => sum + p.size, 0);
-  return { start, end: start + parts[n - 1]!.size - 1 };
+  const sizes = partSizes(object);
+  if (n > sizes.length) throw new S3Error('InvalidPartNumber', `The requested partnumber is not satisfiable: the object has ${sizes.length} part(s)`, { PartNumberRequested: text, ActualPartCount: String(sizes.length) });
+  if (sizes.length === 1) return undefined;
+  const start = sizes.slice(0, n - 1).reduce((sum, size) => sum + size, 0);
+  return { start, end: start + sizes[n - 1]! - 1 };
 }
 
 export function createS3Api(deps: S3ApiDeps) {
@@ -342,7 +345,7 @@ export function createS3Api(deps: S3ApiDeps) {
     const partNumber = queryText(ctx.query, 'partNumber');
     if (partNumber !== undefined && header(req, 'range') !== undefined) throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter');
     const range = partNumber !== undefined ? partRange(object, partNumber) : parseRange(header(req, 'range'), object.size);
-    if (partNumber !== undefined) headers['x-amz-mp-parts-count'] = String(Math.max(object.blobs.length, 1));
+    if (partNumber !== undefined) headers['x-amz-mp-parts-count'] = String(partSizes(object).length);
     for (const [param, name] of RESPONSE_OVERRIDES) {
       const value = queryText(ctx.query, param);
       if (value !== undefined) headers[name] = value;
@@ -484,7 +487,7 @@ export function createS3Api(deps: S3ApiDeps) {
     const page = uploads.slice(0, maxUploads);
     const last = page[page.length - 1];
     // With a delimiter, keys that continue past it after the prefix roll up into CommonPrefixes (per page).
-    const rolledUp = (key: string) => (delimiter && key.indexOf(delimiter, prefix.length) >= 0 ? key.slice(0, key.indexOf(delimiter, prefix.length) + delimiter.length) : undefined);
+    const rolledUp = (key: string) => commonPrefixOf(key, prefix, delimiter);
     const commonPrefixes = [...new Set(page.map((u) => rolledUp(u.key)).filter((p): p is string => p !== undefined))];
     sendXml(ctx.res, 200, {
       ListMultipartUploadsResult: {
