@@ -26,4 +26,7 @@ test('bad settings name the variable', () => {
   assert.throws(() => loadConfig({}, { PLINTH_EGRESS_ALLOW_PRIVATE: 'localhost' }), /PLINTH_EGRESS_ALLOW_PRIVATE/);
   assert.deepEqual(loadConfig({}, { PLINTH_EGRESS_ALLOW_PRIVATE: '127.0.0.1:5432,[::1]:6379' }).egressAllowPrivate, ['127.0.0.1:5432', '[::1]:6379']);
   assert.throws(() => loadConfig({}, { PLINTH_DATA: `/tmp/${'d'.repeat(80)}` }), /PLINTH_DATA: .* too long/);
+  for (const idle of ['999', '3600001', 'soon']) assert.throws(() => loadConfig({}, { PLINTH_S3_IDLE_TIMEOUT_MS: idle }), /PLINTH_S3_IDLE_TIMEOUT_MS/, idle);
+  assert.equal(loadConfig({}, {}).s3IdleTimeoutMs, 60_000);
+  assert.equal(loadConfig({}, { PLINTH_S3_IDLE_TIMEOUT_MS: '2000' }).s3IdleTimeoutMs, 2000);
 });

@@ -296,6 +296,11 @@ describe('objects: the S3 API through @aws-sdk/client-s3 with its default settin
     const pastEnd = await s3Failure(s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'big/file', PartNumber: 4 })));
     assert.deepEqual([pastEnd.code, pastEnd.status], ['InvalidPartNumber', 416]);
     assert.equal((await s3Failure(s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'big/file', PartNumber: 1, Range: 'bytes=0-1' })))).code, 'InvalidRequest');
+    for (const bad of ['0', 'abc', '100000']) {
+      const refused = await signedRequest(f, 'alpha', 'GET', `/photos/big/file?partNumber=${bad}`, { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' });
+      assert.equal(refused.status, 400, bad);
+      assert.match(refused.text, /<Code>InvalidArgument<\/Code>/);
+    }
     await s3.send(new PutObjectCommand({ Bucket: 'photos', Key: 'single', Body: 'one part' }));
     const onlyPart = await s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'single', PartNumber: 1 }));
     assert.deepEqual([onlyPart.$metadata.httpStatusCode, onlyPart.PartsCount, await onlyPart.Body!.transformToString()], [200, 1, 'one part']);
