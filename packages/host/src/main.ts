@@ -101,13 +101,13 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   const isolation = detectIsolation(config.isolation);
   const supervisor = createSupervisor({
     runRoot: join(config.dataDir, 'run'), isolation, workerdBinary: workerd.default, idleStopMs: config.idleStopMs, logs, now,
-    platformHandler: (appId, req, res, slot) => void platformApi(appId, req, res, slot),
-    egressHandler: (appId, req, res) => void egress.handle(appId, req, res),
+    platformHandler: platformApi,
+    egressHandler: (appId, req, res) => egress.handle(appId, req, res),
     onProcessExit: (appId) => sql.appStopped(appId),
   });
   const installer = createInstaller({
     db, registry, dataDir: config.dataDir, supervisor, now,
-    updating: (appId) => updater.heldUntil(appId) !== undefined,
+    updating: (appId) => updater.isRunning(appId),
     onUninstall: (appId, keepData) => {
       sessions.removeForApp(appId);
       egress.forget(appId);

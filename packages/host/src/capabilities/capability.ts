@@ -13,6 +13,8 @@ export interface PlatformCall {
   readonly params: Readonly<Record<string, string>>;
   /** The parsed JSON body, or undefined for a call without one. */
   readonly body: unknown;
+  /** Aborts when the caller's connection closes before the answer: long work may stop early. */
+  readonly signal: AbortSignal;
 }
 
 export type RouteHandler = (call: PlatformCall) => Promise<Result<unknown>> | Result<unknown>;

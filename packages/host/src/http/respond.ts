@@ -63,6 +63,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'sockets.not_found': 404,
   'alarm.out_of_range': 400,
   'platform.update_in_progress': 503,
+  'platform.too_many_calls': 429,
   'update.wrong_app': 400,
   'update.not_newer': 409,
   'update.same_version': 409,

@@ -2,11 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Capability, RouteHandler } from '../capabilities/capability.js';
 import type { Slot } from '../runtime/supervisor.js';
 import { readBody, requestUrl, sendError, sendJson } from '../http/respond.js';
-
-/** One ABI call carries at most this much JSON: 1 MiB of binary in base64 plus room; bulk data goes through objects. */
-export const PLATFORM_BODY_BYTES_MAX = 2 * 1024 * 1024;
-/** Longest an update gate holds one of the old version's calls; past it the call fails with 503 and may be retried. */
-export const HOLD_MS_MAX = 30_000;
+import { ConcurrencyGate } from '../support/concurrency-gate.js';
+import type { PlinthError } from '../support/result.js';
+import {
+  HOLD_MS_MAX, PLATFORM_BODY_BYTES_MAX, PLATFORM_CALLS_HELD_MAX, PLATFORM_CALLS_IN_FLIGHT_MAX, PLATFORM_CALLS_QUEUED_MAX,
+  PLATFORM_CALL_QUEUE_MS_MAX, PLATFORM_RETRY_AFTER_SECONDS,
+} from './limits.js';
 
 interface Route {
   readonly key: string;
@@ -38,13 +39,17 @@ function matchRoute(routes: readonly Route[], method: string, pathname: string):
   return undefined;
 }
 
-/**
- * The HTTP+JSON ABI served on each app's `platform.sock`. The socket decides
- * the app id, so no request can name another app.
- */
 /** A promise the call must wait for before it runs (the update gate holds the live version's SQL). */
 export type CallHold = (appId: string, slot: Slot, pathname: string) => Promise<void> | undefined;
 
+const RETRY = { 'retry-after': String(PLATFORM_RETRY_AFTER_SECONDS) };
+
+/**
+ * The HTTP+JSON ABI served on each app's `platform.sock`. The socket decides
+ * the app id, so no request can name another app. Each app's calls run at most
+ * PLATFORM_CALLS_IN_FLIGHT_MAX at a time, so one app cannot take the event loop
+ * from the others; a held call (update gate) waits before it takes a slot.
+ */
 export function createPlatformApi(capabilities: readonly Capability[], onBug: (appId: string, error: unknown) => void, holdFor: CallHold = () => undefined) {
   const routes: Route[] = [];
   for (const capability of capabilities) {
@@ -54,18 +59,39 @@ export function createPlatformApi(capabilities: readonly Capability[], onBug: (a
       routes.push({ key, method, segments: pattern.split('/'), handler });
     }
   }
-
   const streams = capabilities.flatMap((c) => (c.stream ? [c.stream] : []));
+  const gates = new Map<string, ConcurrencyGate>();
+  const heldCounts = new Map<string, number>();
 
-  return async function handlePlatform(appId: string, req: IncomingMessage, res: ServerResponse, slot: Slot): Promise<void> {
-    const stream = streams.find((s) => req.url?.startsWith(s.prefix));
-    if (stream) return stream.handle(appId, req, res);
-    const url = requestUrl(req);
-    const match = matchRoute(routes, req.method ?? 'GET', url.pathname);
-    if (!match) return sendError(res, { code: 'platform.not_found', message: `${req.method} ${url.pathname} is not part of the platform API` });
-    if (match === 'bad_path') return sendError(res, { code: 'platform.bad_path', message: `${url.pathname} has a malformed percent-encoding` });
+  function gateOf(appId: string): ConcurrencyGate {
+    let gate = gates.get(appId);
+    if (!gate) gates.set(appId, (gate = new ConcurrencyGate(PLATFORM_CALLS_IN_FLIGHT_MAX, PLATFORM_CALLS_QUEUED_MAX, PLATFORM_CALL_QUEUE_MS_MAX)));
+    return gate;
+  }
+
+  /** Waits out an update gate's hold on this call; an error when it held too long or holds too many. */
+  async function waitForHold(appId: string, slot: Slot, pathname: string): Promise<PlinthError | undefined> {
+    const held = holdFor(appId, slot, pathname);
+    if (!held) return undefined;
+    const count = heldCounts.get(appId) ?? 0;
+    if (count >= PLATFORM_CALLS_HELD_MAX) return { code: 'platform.update_in_progress', message: `an update of ${appId} holds ${PLATFORM_CALLS_HELD_MAX} calls already; retry` };
+    heldCounts.set(appId, count + 1);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const released = await Promise.race([held.then(() => true), new Promise<false>((r) => { timer = setTimeout(() => r(false), HOLD_MS_MAX); })]);
+      return released ? undefined : { code: 'platform.update_in_progress', message: `an update of ${appId} has held this call for ${HOLD_MS_MAX} ms; retry` };
+    } finally {
+      clearTimeout(timer);
+      const left = (heldCounts.get(appId) ?? 1) - 1;
+      if (left > 0) heldCounts.set(appId, left);
+      else heldCounts.delete(appId);
+    }
+  }
+
+  async function runRoute(appId: string, req: IncomingMessage, res: ServerResponse, slot: Slot, url: URL, match: { handler: RouteHandler; params: Record<string, string> }): Promise<void> {
     let body: unknown;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      // A caller that dies mid-body rejects here; the supervisor's socket handler owns that failure.
       const raw = await readBody(req, PLATFORM_BODY_BYTES_MAX);
       if (!raw) return sendError(res, { code: 'platform.body_too_large', message: `a platform API call is at most ${PLATFORM_BODY_BYTES_MAX} bytes` });
       try {
@@ -74,19 +100,36 @@ export function createPlatformApi(capabilities: readonly Capability[], onBug: (a
         return sendError(res, { code: 'platform.bad_json', message: 'the request body is not valid JSON' });
       }
     }
+    const gone = new AbortController();
+    res.once('close', () => { if (!res.writableFinished) gone.abort(); });
     try {
-      const held = holdFor(appId, slot, url.pathname);
-      if (held) {
-        const released = await Promise.race([held.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), HOLD_MS_MAX).unref())]);
-        if (!released) return sendError(res, { code: 'platform.update_in_progress', message: `an update of ${appId} has held this call for ${HOLD_MS_MAX} ms; retry` }, { 'retry-after': '1' });
-      }
-      const result = await match.handler({ appId, slot, method: req.method ?? 'GET', url, params: match.params, body });
+      const result = await match.handler({ appId, slot, method: req.method ?? 'GET', url, params: match.params, body, signal: gone.signal });
       if (result.ok) sendJson(res, 200, result.value);
       else sendError(res, result.error);
     } catch (error) {
       // A bug, not an expected failure: answer without internals, keep the process up for other apps.
       onBug(appId, error);
       sendError(res, { code: 'platform.internal', message: 'the platform failed to handle this call' });
+    }
+  }
+
+  return async function handlePlatform(appId: string, req: IncomingMessage, res: ServerResponse, slot: Slot): Promise<void> {
+    const url = requestUrl(req);
+    const stream = streams.find((s) => url.pathname.startsWith(s.prefix));
+    const match = stream ? undefined : matchRoute(routes, req.method ?? 'GET', url.pathname);
+    if (!stream && !match) return sendError(res, { code: 'platform.not_found', message: `${req.method} ${url.pathname} is not part of the platform API` });
+    if (match === 'bad_path') return sendError(res, { code: 'platform.bad_path', message: `${url.pathname} has a malformed percent-encoding` });
+    const holdError = await waitForHold(appId, slot, url.pathname);
+    if (holdError) return sendError(res, holdError, RETRY);
+    const release = await gateOf(appId).acquire();
+    if (!release) {
+      return sendError(res, { code: 'platform.too_many_calls', message: `${appId} has ${PLATFORM_CALLS_IN_FLIGHT_MAX} platform calls running and too many waiting; retry shortly` }, RETRY);
+    }
+    try {
+      if (stream) await stream.handle(appId, req, res);
+      else await runRoute(appId, req, res, slot, url, match!);
+    } finally {
+      release();
     }
   };
 }

@@ -23,7 +23,7 @@ export interface Deployment {
 /** `live` serves the app; `next` is a new version started beside it during a gated update. */
 export type Slot = 'live' | 'next';
 
-export type SocketHandler = (appId: string, req: IncomingMessage, res: ServerResponse, slot: Slot) => void;
+export type SocketHandler = (appId: string, req: IncomingMessage, res: ServerResponse, slot: Slot) => Promise<void>;
 
 export interface SupervisorDeps {
   readonly runRoot: string;
@@ -106,7 +106,13 @@ export function createSupervisor(deps: SupervisorDeps) {
   async function listen(path: string, appId: string, slot: { current: Slot }, handler: SocketHandler): Promise<Server> {
     rmSync(path, { force: true });
     // workerd's proxy-style egress sends absolute-form request lines without Host.
-    const server = createServer({ requireHostHeader: false }, (req, res) => handler(appId, req, res, slot.current));
+    const server = createServer({ requireHostHeader: false }, (req, res) => {
+      // The owner of every call's promise: a call that fails (its caller died mid-body, a bug) fails alone.
+      handler(appId, req, res, slot.current).catch((error: unknown) => {
+        event(appId, `runtime.call_failed ${req.method} ${req.url}: ${(error as Error)?.message ?? String(error)}`);
+        res.destroy();
+      });
+    });
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
     return server;
   }
@@ -257,19 +263,22 @@ export function createSupervisor(deps: SupervisorDeps) {
 
   /**
    * The gated update's switch: the `next` runtime becomes `live` at once, so
-   * new requests and events go to it; requests in flight on the old runtime
-   * finish there (bounded by DRAIN_MS_MAX), then the old process stops.
+   * new requests and events go to it, and `onSwitched` runs; requests in flight
+   * on the old runtime finish there (bounded by DRAIN_MS_MAX), then the old
+   * process stops.
    */
-  async function promote(appId: string): Promise<void> {
+  async function promote(appId: string, onSwitched: () => void = () => undefined): Promise<void> {
     const next = runtimes.get(keyOf(appId, 'next'));
     if (!next) throw new Error(`no new version of ${appId} is loaded to promote`);
     const old = runtimes.get(appId);
     runtimes.delete(keyOf(appId, 'next'));
     next.slot.current = 'live';
     runtimes.set(appId, next);
+    onSwitched();
     if (!old) return;
     const deadline = deps.now() + DRAIN_MS_MAX;
     while (old.gate.inFlight > 0 && deps.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (old.gate.inFlight > 0) event(appId, `runtime.drain_timeout: ${old.gate.inFlight} requests of ${old.deployment.version} were still running after ${DRAIN_MS_MAX} ms; stopped`);
     await retire(old);
   }
 

@@ -52,17 +52,29 @@ export class EngineClient {
   /** Open transactions, by id, with their database; mirrored from begin/commit/rollback answers. */
   private readonly openTransactions = new Map<string, string>();
   private idleTimer: NodeJS.Timeout | null = null;
-  private killedFor: Pending | null = null;
+  /** The request a kill was for, and why; `onExit` fails it with that reason. */
+  private killedFor: { pending: Pending; reason: 'timeout' | 'cancelled' } | null = null;
 
   constructor(private readonly deps: EngineClientDeps) {}
 
-  /** Sends `request`, failing with `sql.timeout` past `timeoutMs` of running time. */
-  call(request: EngineRequest, timeoutMs: number, lockWaitMs: number): Promise<SqlAnswer> {
+  /**
+   * Sends `request`, failing with `sql.timeout` past `timeoutMs` of running time. When `signal`
+   * aborts (the calling app process went away), a queued request is dropped and a running one is
+   * stopped by killing the process, so a dead caller's statement does not hold the app's SQL.
+   */
+  call(request: EngineRequest, timeoutMs: number, lockWaitMs: number, signal?: AbortSignal): Promise<SqlAnswer> {
     if (this.queue.length >= SQL_QUEUE_LENGTH_MAX) {
       return Promise.resolve(fail('sql.overloaded', `${SQL_QUEUE_LENGTH_MAX} SQL calls of this app are waiting already; retry shortly`));
     }
-    return new Promise((resolve) => {
+    if (signal?.aborted) return Promise.resolve(cancelled(request));
+    return new Promise((resolveCall) => {
+      const onAbort = () => this.cancel(pending);
+      const resolve = (answer: SqlAnswer) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolveCall(answer);
+      };
       const pending: Pending = { id: this.nextId++, request, timeoutMs, lockDeadline: this.deps.now() + lockWaitMs, resolve };
+      signal?.addEventListener('abort', onAbort, { once: true });
       if (isBackground(request)) this.sendBackground(pending);
       else {
         this.queue.push(pending);
@@ -179,8 +191,23 @@ export class EngineClient {
 
   /** A request ran past its limit: kill the process; `onExit` fails that request and restarts the rest. */
   private kill(pending: Pending): void {
-    this.killedFor = pending;
+    this.killedFor = { pending, reason: 'timeout' };
     this.deps.event(`sql.timeout: a ${pending.request.op} ran longer than ${pending.timeoutMs} ms; the app's SQL process was killed and will restart`);
+    this.child?.kill('SIGKILL');
+  }
+
+  /** Its caller went away: a request not yet sent is dropped; the running one is killed like a timeout. */
+  private cancel(pending: Pending): void {
+    for (const list of [this.queue, this.parked]) {
+      const index = list.indexOf(pending);
+      if (index < 0) continue;
+      list.splice(index, 1);
+      pending.resolve(cancelled(pending.request));
+      return;
+    }
+    if (this.current?.pending !== pending) return;
+    this.killedFor = { pending, reason: 'cancelled' };
+    this.deps.event(`sql.cancelled: the caller of a running ${pending.request.op} went away; the app's SQL process was killed and will restart`);
     this.child?.kill('SIGKILL');
   }
 
@@ -192,9 +219,10 @@ export class EngineClient {
     const lost = [...this.openTransactions.keys()];
     this.openTransactions.clear();
     if (lost.length > 0) this.deps.onTransactionsLost(lost);
-    const failed = (pending: Pending): SqlAnswer => pending === killedFor
-      ? fail('sql.timeout', `the ${pending.request.op} ran longer than its ${pending.timeoutMs} ms limit and was stopped; it changed nothing`)
-      : fail('sql.unavailable', `the app's SQL process stopped (code ${code}, signal ${signal}) during this ${pending.request.op}; a write may not have completed`);
+    const failed = (pending: Pending): SqlAnswer => pending !== killedFor?.pending
+      ? fail('sql.unavailable', `the app's SQL process stopped (code ${code}, signal ${signal}) during this ${pending.request.op}; a write may not have completed`)
+      : killedFor.reason === 'cancelled' ? cancelled(pending.request)
+        : fail('sql.timeout', `the ${pending.request.op} ran longer than its ${pending.timeoutMs} ms limit and was stopped; it changed nothing`);
     if (this.current) {
       clearTimeout(this.current.timer);
       this.current.pending.resolve(failed(this.current.pending));
@@ -234,6 +262,10 @@ export class EngineClient {
     child.kill('SIGKILL');
     await exited;
   }
+}
+
+function cancelled(request: EngineRequest): SqlAnswer {
+  return fail('sql.cancelled', `the ${request.op} was stopped because its caller went away; it changed nothing`);
 }
 
 function toResult(answer: EngineAnswer): SqlAnswer {

@@ -18,6 +18,7 @@ export type SqlErrorCode =
   | 'sql.transaction_statement'
   | 'sql.result_too_large'
   | 'sql.timeout'
+  | 'sql.cancelled'
   | 'sql.busy'
   | 'sql.overloaded'
   | 'sql.unavailable'

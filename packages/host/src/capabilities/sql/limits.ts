@@ -3,7 +3,7 @@
  * (STYLE §5). Relations between them are asserted at the bottom, at module load.
  */
 import assert from 'node:assert/strict';
-import { PLATFORM_BODY_BYTES_MAX } from '../../platform/platform-api.js';
+import { PLATFORM_BODY_BYTES_MAX } from '../../platform/limits.js';
 
 /** Lower case only: the name becomes a file name, and macOS and Windows file systems ignore case. */
 export const SQL_DATABASE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;

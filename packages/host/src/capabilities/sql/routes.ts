@@ -41,15 +41,15 @@ export function createSqlCapability(service: SqlService) {
         const body = parseBody(call, querySchema);
         if (!body.ok) return body;
         const { sql, params, ...options } = body.value;
-        return service.query(call.appId, db(call), { sql, params }, options);
+        return service.query(call.appId, db(call), { sql, params }, { ...options, signal: call.signal });
       },
       'POST /v1/sql/:db/batch': (call) => {
         const body = parseBody(call, batchSchema);
-        return body.ok ? service.batch(call.appId, db(call), body.value.statements, body.value) : body;
+        return body.ok ? service.batch(call.appId, db(call), body.value.statements, { ...body.value, signal: call.signal }) : body;
       },
       'POST /v1/sql/:db/exec': (call) => {
         const body = parseBody(call, execSchema);
-        return body.ok ? service.exec(call.appId, db(call), body.value.sql, body.value) : body;
+        return body.ok ? service.exec(call.appId, db(call), body.value.sql, { ...body.value, signal: call.signal }) : body;
       },
       'POST /v1/sql/:db/transactions': (call) => {
         const body = parseBody(call, beginSchema);

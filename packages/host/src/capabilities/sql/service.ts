@@ -25,6 +25,8 @@ export interface SqlServiceDeps {
 export interface CallOptions {
   readonly transaction?: string | undefined;
   readonly timeoutMs?: number | undefined;
+  /** Aborts when the calling app process went away; its statement is then dropped or stopped. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface SqlUsage {
@@ -64,8 +66,8 @@ export function createSqlService(deps: SqlServiceDeps) {
     return client;
   }
 
-  const call = (appId: string, request: EngineRequest, timeoutMs = SQL_MANAGEMENT_MS_MAX): Promise<SqlAnswer> =>
-    clientFor(appId).call(request, timeoutMs, SQL_LOCK_WAIT_MS_MAX);
+  const call = (appId: string, request: EngineRequest, timeoutMs = SQL_MANAGEMENT_MS_MAX, signal?: AbortSignal): Promise<SqlAnswer> =>
+    clientFor(appId).call(request, timeoutMs, SQL_LOCK_WAIT_MS_MAX, signal);
 
   /** The name is valid and, when a transaction is named, it is this app's and this database's. */
   function checkCall(appId: string, db: string, options: CallOptions): SqlResult<void> {
@@ -93,7 +95,7 @@ export function createSqlService(deps: SqlServiceDeps) {
   async function statementCall<T>(appId: string, db: string, options: CallOptions, request: EngineRequest): Promise<SqlResult<T>> {
     const checked = checkCall(appId, db, options);
     if (!checked.ok) return checked;
-    return (await call(appId, request, options.timeoutMs ?? SQL_STATEMENT_MS_MAX)) as SqlResult<T>;
+    return (await call(appId, request, options.timeoutMs ?? SQL_STATEMENT_MS_MAX, options.signal)) as SqlResult<T>;
   }
 
   return {
