@@ -92,6 +92,36 @@ describe('gated version upgrades', () => {
     assert.equal(d.cli(['rollback', 'versioned']).status, 1, 'only one rollback is kept');
   });
 
+  test('an update under concurrent SQL traffic fails no request, and the held calls do not stall the switch', async () => {
+    const d = await start();
+    installApp(d, version('1.0.0', 'migrate'));
+    assert.equal(await text(d, '/write?name=before'), 'ok');
+    // 40 loops on loopback, each request running a query, across a 0.5 s migration; bounded by the update's end and a count.
+    let updating = true;
+    const statuses = new Map<number, number>();
+    const loop = async () => {
+      for (let i = 0; updating && i < 2_000; i++) {
+        const response = await d.fetch(d.appUrl('versioned', '/items'));
+        await response.arrayBuffer();
+        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      }
+    };
+    const loops = Array.from({ length: 40 }, loop);
+    await sleep(300);
+    const update = await d.cliAsync(['update', 'versioned', version('2.0.0', 'migrate-slowly'), '--json']);
+    updating = false;
+    await Promise.all(loops);
+    assert.equal(update.status, 0, update.stderr);
+    assert.deepEqual([...statuses.keys()], [200], `statuses seen: ${JSON.stringify([...statuses])}`);
+    const record = JSON.parse(update.stdout) as { state: string };
+    assert.equal(record.state, 'done');
+    // Before the fix the old version's drain waited out its held calls until DRAIN_MS_MAX.
+    const logs = d.cli(['logs', 'versioned', '--lines', '500']).stdout;
+    assert.doesNotMatch(logs, /runtime\.drain_timeout/);
+    assert.match(logs, /update\.done 1\.0\.0 → 2\.0\.0/);
+    assert.equal((await items(d)).at(-1)?.note, 'migrated');
+  });
+
   test('an uninstall while an update runs is refused with 409 update.in_progress, and the app is left as the update leaves it', async () => {
     // A long gate, so the uninstall surely comes while it is open even on a slow machine.
     const d = await start({ PLINTH_AFTER_UPDATE_TIMEOUT_MS: '10000' });

@@ -71,6 +71,8 @@ const FINAL: readonly UpdateState[] = ['done', 'failed', 'rolled_back'];
  */
 export function createUpdater(deps: UpdaterDeps) {
   const { db } = deps;
+  /** Apps with an update or rollback running; `holds` is narrower: the SQL hold ends at the switch. */
+  const running = new Set<string>();
   const holds = new Map<string, Promise<void>>();
   const paths = (appId: string) => appPaths(deps.dataDir, appId);
   const snapshotDir = (appId: string, updateId: string) => join(paths(appId).root, 'updates', updateId);
@@ -114,16 +116,27 @@ export function createUpdater(deps: UpdaterDeps) {
 
   /** Refuses an update or rollback while another one, or a reload or uninstall, is changing the app. */
   function busyWith(appId: string) {
-    if (holds.has(appId)) return fail('update.in_progress', `an update or rollback of ${appId} is already running`);
+    if (running.has(appId)) return fail('update.in_progress', `an update or rollback of ${appId} is already running`);
     if (deps.changing(appId)) return fail('app.busy', `${appId} is being reloaded or uninstalled; try again when that has ended`);
     return undefined;
   }
 
-  /** Holds the old version's SQL calls while the gate runs, so the snapshot and the migration see the same data. */
-  function hold(appId: string): () => void {
-    let release!: () => void;
-    holds.set(appId, new Promise<void>((resolve) => { release = resolve; }));
-    return () => { holds.delete(appId); release(); };
+  /**
+   * Marks the app as changing and holds the old version's SQL calls while the gate runs, so the
+   * snapshot and the migration see the same data. Returns the two ends: `releaseSql` lets the held
+   * calls go (at the switch, so the old version's requests can finish and its drain can end), and
+   * `finish` ends the whole update. Both are idempotent.
+   */
+  function begin(appId: string): { releaseSql: () => void; finish: () => void } {
+    let resolve!: () => void;
+    const held = new Promise<void>((r) => { resolve = r; });
+    running.add(appId);
+    holds.set(appId, held);
+    const releaseSql = () => {
+      if (holds.get(appId) === held) holds.delete(appId);
+      resolve();
+    };
+    return { releaseSql, finish: () => { releaseSql(); running.delete(appId); } };
   }
 
   async function gate(current: InstalledApp, next: InstalledApp, id: string): Promise<Result<void, UpdateErrorCode>> {
@@ -174,7 +187,7 @@ export function createUpdater(deps: UpdaterDeps) {
     const busy = busyWith(appId);
     if (busy) return busy;
     // Held before the first await, so a second update or rollback cannot slip past the check above.
-    const release = hold(appId);
+    const { releaseSql, finish } = begin(appId);
     try {
       const checked = await check(current, bytes, allowDowngrade);
       if (!checked.ok) return checked;
@@ -197,13 +210,15 @@ export function createUpdater(deps: UpdaterDeps) {
         setState(id, 'switched');
       })();
       reached('switched');
-      await deps.supervisor.promote(appId);
+      // The held calls go once new requests reach the new version; the old version's requests then
+      // finish and its drain ends (released only after the drain, they waited for each other).
+      await deps.supervisor.promote(appId, releaseSql);
       setState(id, 'done');
       prune(appId, { versions: [current.version, manifest.version], update: id });
       deps.event(appId, `update.done ${current.version} → ${manifest.version}`);
       return ok(record(id));
     } finally {
-      release();
+      finish();
     }
   }
 
@@ -245,6 +260,8 @@ export function createUpdater(deps: UpdaterDeps) {
     update,
     /** Awaited by the platform API before a `live` SQL call while an update of the app is gated. */
     heldUntil: (appId: string): Promise<void> | undefined => holds.get(appId),
+    /** Whether an update or rollback of the app is running (an uninstall or reload then waits its turn). */
+    isRunning: (appId: string): boolean => running.has(appId),
     history(appId: string): UpdateRecord[] {
       return db.prepare<[string], UpdateRow>('SELECT * FROM app_updates WHERE app_id = ? ORDER BY started_at, rowid').all(appId).map(toRecord);
     },
@@ -256,13 +273,13 @@ export function createUpdater(deps: UpdaterDeps) {
       const target = rollbackTarget(current);
       if (!target.ok) return target;
       const id = randomUUID();
-      const release = hold(appId);
+      const { finish } = begin(appId);
       try {
         db.prepare("INSERT INTO app_updates (id, app_id, kind, from_version, to_version, state, started_at) VALUES (?, ?, 'rollback', ?, ?, 'gating', ?)").run(id, appId, current.version, target.value.update.from_version, deps.now());
         await finishRollback(current, target.value, id);
         return ok(record(id));
       } finally {
-        release();
+        finish();
       }
     },
     /**

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What the version does in its POST /after-update. */
-export type AfterUpdate = 'migrate' | 'throw' | 'sleep' | 'status500' | 'migrate-then-sleep';
+export type AfterUpdate = 'migrate' | 'throw' | 'sleep' | 'status500' | 'migrate-then-sleep' | 'migrate-slowly';
 
 /**
  * Writes an app folder for one version of the `versioned` test app: `/` says
@@ -40,6 +40,7 @@ const app = defineApp({
   async afterUpdate(_info, env) {
     if (AFTER_UPDATE === 'migrate') return migrate(env);
     if (AFTER_UPDATE === 'migrate-then-sleep') { await migrate(env); await new Promise((r) => setTimeout(r, 60000)); }
+    if (AFTER_UPDATE === 'migrate-slowly') { await migrate(env); await new Promise((r) => setTimeout(r, 500)); return; }
     const db = await main(env);
     await db.batch([db.prepare("INSERT INTO items (name) VALUES ('from-failed-update')"), db.prepare('CREATE TABLE junk (x)')]);
     if (AFTER_UPDATE === 'throw') throw new Error('migration refused on purpose');
