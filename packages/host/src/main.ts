@@ -106,7 +106,7 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
     onProcessExit: (appId) => sql.appStopped(appId),
   });
   const installer = createInstaller({
-    db, registry, dataDir: config.dataDir, supervisor, now,
+    db, registry, dataDir: config.dataDir, supervisor, now, ceilings: config.appCeilings,
     updating: (appId) => updater.heldUntil(appId) !== undefined,
     onUninstall: (appId, keepData) => {
       sessions.removeForApp(appId);
@@ -123,7 +123,7 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   });
   const updater = createUpdater({
     db, dataDir: config.dataDir, registry, supervisor, snapshots: sql, now, failpoint: env.PLINTH_FAILPOINT,
-    afterUpdateTimeoutMs: config.afterUpdateTimeoutMs, event: (appId, text) => logs.append(appId, 'platform', text),
+    afterUpdateTimeoutMs: config.afterUpdateTimeoutMs, ceilings: config.appCeilings, event: (appId, text) => logs.append(appId, 'platform', text),
     changing: installer.changing,
   });
   await updater.recover();
