@@ -334,6 +334,8 @@ async function runPlinth(profDir) {
   const env = {
     ...process.env, PLINTH_PORT: String(port), PLINTH_DATA: dataDir, PLINTH_BASE_URL: `http://localhost:${port}`,
     PLINTH_INSTALL_EXAMPLES: 'false', PLINTH_LOG_LEVEL: 'warn', PLINTH_ADMIN_TOKEN: '',
+    // The bench app asks for 20,000 sockets, above the default ceiling of 10,000.
+    PLINTH_APP_SOCKETS_MAX: '20000',
   };
   const flags = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
   const daemon = start(process.execPath, [...flags, CLI, 'serve'], { env, name: 'daemon' });

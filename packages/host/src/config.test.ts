@@ -30,3 +30,17 @@ test('bad settings name the variable', () => {
   assert.equal(loadConfig({}, {}).s3IdleTimeoutMs, 60_000);
   assert.equal(loadConfig({}, { PLINTH_S3_IDLE_TIMEOUT_MS: '2000' }).s3IdleTimeoutMs, 2000);
 });
+
+test('operator ceilings and the storage quota: finite defaults, bounded by what a manifest may ask', () => {
+  const defaults = loadConfig({}, {});
+  assert.deepEqual(defaults.appCeilings, { memoryMb: 1024, concurrency: 256, sockets: 10_000, requestTimeoutMs: 300_000 });
+  assert.equal(defaults.appStorageBytesMax, 10 * 1024 ** 3);
+  assert.ok(Object.isFrozen(defaults.appCeilings));
+  const set = loadConfig({}, { PLINTH_APP_MEMORY_MB_MAX: '512', PLINTH_APP_CONCURRENCY_MAX: '8', PLINTH_APP_SOCKETS_MAX: '0', PLINTH_APP_REQUEST_TIMEOUT_MS_MAX: '1000', PLINTH_APP_STORAGE_BYTES_MAX: '1048576' });
+  assert.deepEqual(set.appCeilings, { memoryMb: 512, concurrency: 8, sockets: 0, requestTimeoutMs: 1000 });
+  assert.equal(set.appStorageBytesMax, 1048576);
+  for (const [name, value] of [['PLINTH_APP_MEMORY_MB_MAX', '4097'], ['PLINTH_APP_MEMORY_MB_MAX', '15'], ['PLINTH_APP_CONCURRENCY_MAX', '0'], ['PLINTH_APP_SOCKETS_MAX', '100001'],
+    ['PLINTH_APP_REQUEST_TIMEOUT_MS_MAX', '600001'], ['PLINTH_APP_STORAGE_BYTES_MAX', '1048575'], ['PLINTH_APP_STORAGE_BYTES_MAX', 'lots']] as const) {
+    assert.throws(() => loadConfig({}, { [name]: value }), new RegExp(name), `${name}=${value}`);
+  }
+});

@@ -6,6 +6,13 @@ import { UNIX_SOCKET_PATH_CHARS_MAX } from './runtime/limits.js';
 import { SOCKET_MESSAGE_BYTES_DEFAULT } from './capabilities/sockets/limits.js';
 import { S3_IDLE_MS_DEFAULT } from './capabilities/objects/limits.js';
 import { parseS3Backend, type S3Backend } from './capabilities/objects/remote-blob-store.js';
+import { CEILING_ENV_NAMES, type AppCeilings } from './apps/ceilings.js';
+import {
+  APP_CONCURRENCY_CEILING_DEFAULT, APP_CONCURRENCY_MAX, APP_CONCURRENCY_MIN, APP_MEMORY_MB_CEILING_DEFAULT, APP_MEMORY_MB_MAX,
+  APP_MEMORY_MB_MIN, APP_REQUEST_TIMEOUT_MS_CEILING_DEFAULT, APP_REQUEST_TIMEOUT_MS_MAX, APP_REQUEST_TIMEOUT_MS_MIN,
+  APP_SOCKETS_CEILING_DEFAULT, APP_SOCKETS_MAX, APP_SOCKETS_MIN, APP_STORAGE_BYTES_QUOTA_DEFAULT, APP_STORAGE_BYTES_QUOTA_MAX,
+  APP_STORAGE_BYTES_QUOTA_MIN,
+} from './apps/limits.js';
 
 /** Parses settings once at start; the result is frozen (STYLE §7). */
 const settingsSchema = z.object({
@@ -32,6 +39,12 @@ const settingsSchema = z.object({
   s3Port: z.coerce.number().int().min(0).max(65535).optional(),
   s3Backend: z.string().optional(),
   s3IdleTimeoutMs: z.coerce.number().int().min(1000).max(3600_000).default(S3_IDLE_MS_DEFAULT),
+  // Ceilings on a manifest's limits; the defaults' reasons are in apps/limits.ts.
+  appMemoryMbMax: z.coerce.number().int().min(APP_MEMORY_MB_MIN).max(APP_MEMORY_MB_MAX).default(APP_MEMORY_MB_CEILING_DEFAULT),
+  appConcurrencyMax: z.coerce.number().int().min(APP_CONCURRENCY_MIN).max(APP_CONCURRENCY_MAX).default(APP_CONCURRENCY_CEILING_DEFAULT),
+  appSocketsMax: z.coerce.number().int().min(APP_SOCKETS_MIN).max(APP_SOCKETS_MAX).default(APP_SOCKETS_CEILING_DEFAULT),
+  appRequestTimeoutMsMax: z.coerce.number().int().min(APP_REQUEST_TIMEOUT_MS_MIN).max(APP_REQUEST_TIMEOUT_MS_MAX).default(APP_REQUEST_TIMEOUT_MS_CEILING_DEFAULT),
+  appStorageBytesMax: z.coerce.number().int().min(APP_STORAGE_BYTES_QUOTA_MIN).max(APP_STORAGE_BYTES_QUOTA_MAX).default(APP_STORAGE_BYTES_QUOTA_DEFAULT),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -62,6 +75,10 @@ export interface Config {
   readonly s3Backend: S3Backend | undefined;
   /** The S3 endpoint drops a connection on which no byte has moved either way for this long. */
   readonly s3IdleTimeoutMs: number;
+  /** The most a manifest's `limits` may ask for here; install, update and reload refuse more. */
+  readonly appCeilings: AppCeilings;
+  /** Bytes of objects and SQL databases one app may hold together. */
+  readonly appStorageBytesMax: number;
 }
 
 const ENV_NAMES: Record<keyof Settings, string> = {
@@ -81,6 +98,11 @@ const ENV_NAMES: Record<keyof Settings, string> = {
   s3Port: 'PLINTH_S3_PORT',
   s3Backend: 'PLINTH_S3_BACKEND',
   s3IdleTimeoutMs: 'PLINTH_S3_IDLE_TIMEOUT_MS',
+  appMemoryMbMax: CEILING_ENV_NAMES.memoryMb,
+  appConcurrencyMax: CEILING_ENV_NAMES.concurrency,
+  appSocketsMax: CEILING_ENV_NAMES.sockets,
+  appRequestTimeoutMsMax: CEILING_ENV_NAMES.requestTimeoutMs,
+  appStorageBytesMax: 'PLINTH_APP_STORAGE_BYTES_MAX',
 };
 
 function isAddressOrRange(entry: string): boolean {
@@ -137,6 +159,8 @@ export function loadConfig(flags: Partial<Record<keyof Settings, string>>, env: 
     s3Port: s.s3Port,
     s3Backend,
     s3IdleTimeoutMs: s.s3IdleTimeoutMs,
+    appCeilings: Object.freeze({ memoryMb: s.appMemoryMbMax, concurrency: s.appConcurrencyMax, sockets: s.appSocketsMax, requestTimeoutMs: s.appRequestTimeoutMsMax }),
+    appStorageBytesMax: s.appStorageBytesMax,
   });
 }
 

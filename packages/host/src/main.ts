@@ -72,7 +72,10 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   const keyring = openKeyring(db, { file: join(config.dataDir, 'root.key'), env: env.PLINTH_ROOT_KEY }, now);
   const secrets = createSecretsService(db, keyring, now);
   const keys = createKeysService(db, keyring, now);
-  const sql = createSqlService({ sqlDirOf: (appId) => join(appPaths(config.dataDir, appId).data, 'sql'), now, event: (appId, text) => logs.append(appId, 'platform', text) });
+  const sql = createSqlService({
+    sqlDirOf: (appId) => join(appPaths(config.dataDir, appId).data, 'sql'), now, event: (appId, text) => logs.append(appId, 'platform', text),
+    storageBytesMax: config.appStorageBytesMax, objectBytes: (appId) => objects.storedBytes(appId),
+  });
   const sockets = createSocketsService({
     callApp: (appId, path, body, timeoutMs) => supervisor.call(appId, path, body, timeoutMs),
     socketsMax: (appId) => supervisor.deployment(appId)?.manifest.limits.sockets ?? 0,
@@ -85,6 +88,7 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
     blobs: config.s3Backend ? createRemoteBlobStore(config.s3Backend, join(config.dataDir, 'spool')) : createLocalBlobStore(objectsDirOf),
     endpoint: new URL(`${config.baseUrl.protocol}//s3.${config.baseHost}`), idleTimeoutMs: config.s3IdleTimeoutMs,
     onBug: (appId, error) => log.error({ err: error, appId }, 'objects: unexpected error'),
+    storageBytesMax: config.appStorageBytesMax, sqlBytes: sql.sqlBytes,
   });
   const alarms = createAlarms({ db, now, callApp: (appId, path, body, timeoutMs) => supervisor.call(appId, path, body, timeoutMs), event: (appId, text) => logs.append(appId, 'platform', text) });
   const capabilities = [info, createSecretsCapability(secrets), createKeysCapability(keys), createSqlCapability(sql), createSocketsCapability(sockets), createAlarmCapability(alarms), objects.capability];
@@ -106,7 +110,7 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
     onProcessExit: (appId) => sql.appStopped(appId),
   });
   const installer = createInstaller({
-    db, registry, dataDir: config.dataDir, supervisor, now,
+    db, registry, dataDir: config.dataDir, supervisor, now, ceilings: config.appCeilings,
     updating: (appId) => updater.isRunning(appId),
     onUninstall: (appId, keepData) => {
       sessions.removeForApp(appId);
@@ -123,7 +127,7 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   });
   const updater = createUpdater({
     db, dataDir: config.dataDir, registry, supervisor, snapshots: sql, now, failpoint: env.PLINTH_FAILPOINT,
-    afterUpdateTimeoutMs: config.afterUpdateTimeoutMs, event: (appId, text) => logs.append(appId, 'platform', text),
+    afterUpdateTimeoutMs: config.afterUpdateTimeoutMs, ceilings: config.appCeilings, event: (appId, text) => logs.append(appId, 'platform', text),
     changing: installer.changing,
   });
   await updater.recover();

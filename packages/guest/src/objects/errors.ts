@@ -13,6 +13,7 @@ export type ObjectsErrorCode =
   | 'objects.invalid_key'
   | 'objects.invalid_metadata'
   | 'objects.bucket_not_empty'
+  | 'objects.quota_exceeded'
   | 'platform.bad_response'
   | (string & {});
 

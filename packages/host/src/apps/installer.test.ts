@@ -16,7 +16,8 @@ describe('installing and removing packages', () => {
   let work: string;
 
   before(async () => {
-    daemon = await startTestDaemon();
+    // Ceilings low enough to test against; the test apps ask for at most 256 MB and 1000 sockets.
+    daemon = await startTestDaemon({ env: { PLINTH_APP_MEMORY_MB_MAX: '512', PLINTH_APP_SOCKETS_MAX: '1000', PLINTH_APP_REQUEST_TIMEOUT_MS_MAX: '60000' } });
     work = mkdtempSync(join(tmpdir(), 'plinth-installer-'));
   });
   after(async () => {
@@ -121,6 +122,26 @@ describe('installing and removing packages', () => {
     }
     installApp(daemon, dir, ['--sign-key', keyA]);
     assert.equal((await daemon.fetch(daemon.appUrl('signed', '/x'))).status, 200);
+  });
+
+  test('limits above the operator\'s ceilings are refused, each named with its ceiling, and nothing is installed', async () => {
+    const tar = (limits: Record<string, number>) => gzipSync(rawTar([
+      { name: 'plinth.json', type: '0', body: manifestJson({ id: 'greedy', name: 'Greedy', version: '1.0.0', main: 'worker.js', limits }) },
+      { name: 'worker.js', type: '0', body: worker },
+    ]));
+    const body = await expectRefused(tar({ memoryMb: 2048, sockets: 1001, requestTimeoutMs: 60_000 }), 400, 'manifest.above_ceiling');
+    assert.equal(body.error.message, "limits.memoryMb 2048 is above this platform's ceiling of 512 (PLINTH_APP_MEMORY_MB_MAX); limits.sockets 1001 is above this platform's ceiling of 1000 (PLINTH_APP_SOCKETS_MAX)");
+    assert.deepEqual(body.error.details!.map((d) => d.path), ['$.limits.memoryMb', '$.limits.sockets']);
+    const timeout = await expectRefused(tar({ requestTimeoutMs: 60_001 }), 400, 'manifest.above_ceiling');
+    assert.equal(timeout.error.message, "limits.requestTimeoutMs 60001 is above this platform's ceiling of 60000 (PLINTH_APP_REQUEST_TIMEOUT_MS_MAX)");
+
+    // The CLI prints the same sentence; a manifest exactly at every ceiling installs.
+    const run = daemon.cli(['install', appDir('greedy', { limits: { memoryMb: 513 } })]);
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /manifest\.above_ceiling.*limits\.memoryMb 513 is above this platform's ceiling of 512 \(PLINTH_APP_MEMORY_MB_MAX\)/);
+    assert.ok(!(await appIds()).includes('greedy'));
+    installApp(daemon, appDir('greedy', { public: ['/*'], limits: { memoryMb: 512, sockets: 1000, requestTimeoutMs: 60_000 } }));
+    assert.equal((await daemon.fetch(daemon.appUrl('greedy', '/x'))).status, 200);
   });
 
   test('installing an id that is already installed is refused', async () => {

@@ -5,10 +5,12 @@ import type { ControlPlane } from '../store/control-plane.js';
 import type { Deployment, Supervisor } from '../runtime/supervisor.js';
 import { fail, ok, type Result } from '../support/result.js';
 import type { AppRegistry, InstalledApp } from './app-registry.js';
+import { checkCeilings, type AppCeilings, type CeilingErrorCode } from './ceilings.js';
 import { readArchive, writeUnpacked, type PackageErrorCode, type UnpackedPackage } from './package-archive.js';
 
-export type InstallErrorCode = PackageErrorCode | 'app.exists' | 'package.signer_mismatch';
+export type InstallErrorCode = PackageErrorCode | CeilingErrorCode | 'app.exists' | 'package.signer_mismatch';
 export type UninstallErrorCode = 'app.not_found' | 'update.in_progress';
+type ReloadErrorCode = PackageErrorCode | CeilingErrorCode | UninstallErrorCode;
 
 /** Where an app's files live: `<data>/apps/<id>/{versions/<version>, data, logs}`. */
 export function appPaths(dataDir: string, appId: string) {
@@ -36,6 +38,8 @@ export interface InstallerDeps {
   readonly registry: AppRegistry;
   readonly dataDir: string;
   readonly supervisor: Supervisor;
+  /** The operator's ceilings on a manifest's limits, checked before anything is written. */
+  readonly ceilings: AppCeilings;
   /** Removes what other parts hold for the app; with `keepData`, only what is not the app's data. */
   readonly onUninstall: (appId: string, keepData: boolean) => void;
   /** Whether an update or rollback of the app is running: a reload or uninstall is then refused (409). */
@@ -59,7 +63,7 @@ export function createInstaller(deps: InstallerDeps) {
   };
   /** Apps a reload or uninstall is changing, so an update does not start under it (see UpdaterDeps.changing). */
   const changing = new Set<string>();
-  const changingApp = <T>(appId: string, work: () => Promise<Result<T, PackageErrorCode | UninstallErrorCode>>) => serialized(async () => {
+  const changingApp = <T>(appId: string, work: () => Promise<Result<T, ReloadErrorCode>>) => serialized(async () => {
     if (deps.updating(appId)) return fail('update.in_progress', `an update or rollback of ${appId} is running; try again when it has ended`);
     changing.add(appId);
     try {
@@ -81,6 +85,8 @@ export function createInstaller(deps: InstallerDeps) {
     const pinned = pinnedSigner(db, manifest.id);
     const signed = checkSigner(manifest.id, pinned, signer);
     if (!signed.ok) return signed;
+    const capped = checkCeilings(manifest, deps.ceilings);
+    if (!capped.ok) return capped;
     const paths = appPaths(deps.dataDir, manifest.id);
     const versionDir = join(paths.versions, manifest.version);
     const staging = join(paths.root, `.staging-${randomUUID()}`);
@@ -115,10 +121,12 @@ export function createInstaller(deps: InstallerDeps) {
    * keeping its data, sessions and installation id. Ungated and unsigned, so
    * only the dev server calls it; operators use the gated update.
    */
-  async function reload(unpacked: UnpackedPackage): Promise<Result<InstalledApp, PackageErrorCode | UninstallErrorCode>> {
+  async function reload(unpacked: UnpackedPackage): Promise<Result<InstalledApp, ReloadErrorCode>> {
     const { manifest } = unpacked;
     const current = registry.get(manifest.id);
     if (!current) return fail('app.not_found', `no app ${manifest.id} is installed`);
+    const capped = checkCeilings(manifest, deps.ceilings);
+    if (!capped.ok) return capped;
     const paths = appPaths(deps.dataDir, manifest.id);
     const staging = join(paths.root, `.staging-${randomUUID()}`);
     await writeUnpacked(unpacked, staging);

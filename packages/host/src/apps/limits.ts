@@ -78,6 +78,31 @@ export const APP_REQUEST_TIMEOUT_MS_MAX = 600_000;
 /** 30 s, as common reverse proxies use, so an app behaves the same behind one. */
 export const APP_REQUEST_TIMEOUT_MS_DEFAULT = 30_000;
 
+// ---- Operator ceilings (PLINTH_APP_*_MAX; apps/ceilings.ts) ----
+// What one app may ask of this host unless the operator says otherwise. The manifest bounds
+// above are what the platform can run; these defaults fit a small shared host (2-4 GB, a few
+// apps), so one manifest cannot claim the whole machine by asking.
+
+/** A quarter of a 4 GB host: eight times the 128 MB default, and two such apps still leave room. */
+export const APP_MEMORY_MB_CEILING_DEFAULT = 1024;
+/** Each in-flight request holds a connection and its buffers in the daemon; 16 times the default. */
+export const APP_CONCURRENCY_CEILING_DEFAULT = 256;
+/** An open socket costs the daemon ~21 KB and a file descriptor: 10,000 is ~210 MB, not the ~2 GB of APP_SOCKETS_MAX. */
+export const APP_SOCKETS_CEILING_DEFAULT = 10_000;
+/** Five minutes: long reports and uploads fit, and a hung request gives its concurrency slot back within minutes. */
+export const APP_REQUEST_TIMEOUT_MS_CEILING_DEFAULT = 300_000;
+
+/**
+ * Bytes one app may store in objects and SQL databases together (PLINTH_APP_STORAGE_BYTES_MAX).
+ * 10 GiB: the SQL cap of one app alone (SQL_APP_BYTES_MAX), so no existing app loses room it had
+ * in its databases, and a 100 GB disk still holds several apps at their quota.
+ */
+export const APP_STORAGE_BYTES_QUOTA_DEFAULT = 10 * 1024 ** 3;
+/** Below this nothing useful fits; it is also small enough to test the quota with. */
+export const APP_STORAGE_BYTES_QUOTA_MIN = MiB;
+/** A petabyte: far past any one disk, and still exact as a JavaScript number. */
+export const APP_STORAGE_BYTES_QUOTA_MAX = 1024 ** 5;
+
 // Relations the code relies on; a bad edit fails at load, not in production.
 assert.ok(MANIFEST_BYTES_MAX < PACKAGE_UNPACKED_BYTES_MAX);
 assert.ok(SIGNATURE_FILE_BYTES_MAX < PACKAGE_UNPACKED_BYTES_MAX);
@@ -91,3 +116,11 @@ assert.ok(
   APP_REQUEST_TIMEOUT_MS_MIN <= APP_REQUEST_TIMEOUT_MS_DEFAULT &&
     APP_REQUEST_TIMEOUT_MS_DEFAULT <= APP_REQUEST_TIMEOUT_MS_MAX,
 );
+// A default ceiling the manifest could never reach would be no ceiling; one below the manifest
+// default would refuse every app that states no limits.
+assert.ok(APP_MEMORY_MB_DEFAULT <= APP_MEMORY_MB_CEILING_DEFAULT && APP_MEMORY_MB_CEILING_DEFAULT < APP_MEMORY_MB_MAX);
+assert.ok(APP_CONCURRENCY_DEFAULT <= APP_CONCURRENCY_CEILING_DEFAULT && APP_CONCURRENCY_CEILING_DEFAULT < APP_CONCURRENCY_MAX);
+assert.ok(APP_SOCKETS_DEFAULT <= APP_SOCKETS_CEILING_DEFAULT && APP_SOCKETS_CEILING_DEFAULT < APP_SOCKETS_MAX);
+assert.ok(APP_REQUEST_TIMEOUT_MS_DEFAULT <= APP_REQUEST_TIMEOUT_MS_CEILING_DEFAULT && APP_REQUEST_TIMEOUT_MS_CEILING_DEFAULT < APP_REQUEST_TIMEOUT_MS_MAX);
+assert.ok(APP_STORAGE_BYTES_QUOTA_MIN <= APP_STORAGE_BYTES_QUOTA_DEFAULT && APP_STORAGE_BYTES_QUOTA_DEFAULT <= APP_STORAGE_BYTES_QUOTA_MAX);
+assert.ok(APP_STORAGE_BYTES_QUOTA_MAX <= Number.MAX_SAFE_INTEGER);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -144,8 +144,8 @@ describe('gated version upgrades', () => {
     assert.equal((await d.fetch(d.appUrl('versioned', '/'))).status, 404);
   });
 
-  test('downgrades, foreign signers and minUpgradableVersion are refused before anything runs', async () => {
-    const d = await start();
+  test('downgrades, foreign signers, minUpgradableVersion and limits above the ceilings are refused before anything runs', async () => {
+    const d = await start({ PLINTH_APP_MEMORY_MB_MAX: '512' });
     const keyA = join(work, 'a.key');
     const keyB = join(work, 'b.key');
     d.cli(['keygen', keyA]);
@@ -159,7 +159,13 @@ describe('gated version upgrades', () => {
     assert.match(unsigned.stderr, /package\.signer_mismatch/);
     const tooOld = d.cli(['update', 'versioned', version('5.0.0', 'migrate', { minUpgradableVersion: '4.0.0' }), '--sign-key', keyA]);
     assert.match(tooOld.stderr, /update\.too_old/);
+    await text(d, '/write?name=kept');
+    const greedy = d.cli(['update', 'versioned', version('3.0.0', 'migrate', { limits: { concurrency: 32, memoryMb: 1024 } }), '--sign-key', keyA]);
+    assert.equal(greedy.status, 1);
+    assert.match(greedy.stderr, /manifest\.above_ceiling.*limits\.memoryMb 1024 is above this platform's ceiling of 512 \(PLINTH_APP_MEMORY_MB_MAX\)/);
+    assert.deepEqual(readdirSync(join(d.dataDir, 'apps', 'versioned', 'versions')), ['2.0.0'], 'the refused version was not unpacked');
     assert.equal(await text(d, '/'), 'v2.0.0');
+    assert.deepEqual(await items(d), [{ name: 'kept' }]);
     assert.equal((JSON.parse(d.cli(['apps', '--history', 'versioned', '--json']).stdout) as unknown[]).length, 0, 'refusals start no update');
     const downgrade = d.cli(['update', 'versioned', version('1.5.0', 'migrate'), '--sign-key', keyA, '--allow-downgrade']);
     assert.equal(downgrade.status, 0, downgrade.stderr);

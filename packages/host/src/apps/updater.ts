@@ -6,6 +6,7 @@ import type { ControlPlane } from '../store/control-plane.js';
 import type { Supervisor } from '../runtime/supervisor.js';
 import { fail, ok, type PlinthError, type Result } from '../support/result.js';
 import type { AppRegistry, InstalledApp } from './app-registry.js';
+import { checkCeilings, type AppCeilings } from './ceilings.js';
 import { appPaths, checkSigner, deploymentFor, pinnedSigner } from './installer.js';
 import { compareSemver, parseManifest } from './manifest.js';
 import { readArchive, writeUnpacked } from './package-archive.js';
@@ -40,6 +41,8 @@ export interface UpdaterDeps {
   readonly supervisor: Supervisor;
   readonly snapshots: Snapshots;
   readonly afterUpdateTimeoutMs: number;
+  /** The operator's ceilings on a manifest's limits; a new version above one is refused before anything runs. */
+  readonly ceilings: AppCeilings;
   readonly event: (appId: string, text: string) => void;
   /** Whether a reload or uninstall is changing the app: an update or rollback then does not start (409). */
   readonly changing: (appId: string) => boolean;
@@ -52,7 +55,7 @@ export type UpdateErrorCode =
   | 'app.not_found' | 'update.wrong_app' | 'update.not_newer' | 'update.same_version' | 'update.too_old'
   | 'update.in_progress' | 'app.busy' | 'update.after_update_failed' | 'update.snapshot_failed' | 'update.nothing_to_roll_back'
   | 'package.signer_mismatch' | 'package.too_large' | 'package.malformed' | 'package.unsafe_entry' | 'package.unsafe_path'
-  | 'package.bad_signature' | 'manifest.invalid';
+  | 'package.bad_signature' | 'manifest.invalid' | 'manifest.above_ceiling';
 
 interface UpdateRow { id: string; app_id: string; kind: 'update' | 'rollback'; from_version: string; to_version: string; state: UpdateState; detail: string | null; started_at: number; finished_at: number | null }
 
@@ -105,6 +108,8 @@ export function createUpdater(deps: UpdaterDeps) {
     if (manifest.id !== current.id) return fail('update.wrong_app', `this package is app ${manifest.id}, not ${current.id}`);
     const signed = checkSigner(current.id, pinnedSigner(db, current.id), signer);
     if (!signed.ok) return signed;
+    const capped = checkCeilings(manifest, deps.ceilings);
+    if (!capped.ok) return capped;
     const order = compareSemver(manifest.version, current.version);
     if (order === 0) return fail('update.same_version', `${current.id} ${current.version} is already installed`);
     if (order < 0 && !allowDowngrade) return fail('update.not_newer', `${manifest.version} is older than the installed ${current.version}; pass --allow-downgrade to go back`);

@@ -26,6 +26,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'http.bad_request': 400,
   'package.too_large': 413,
   'package.signer_mismatch': 409,
+  'manifest.above_ceiling': 400,
   'users.exists': 409,
   'users.not_found': 404,
   'platform.internal': 500,

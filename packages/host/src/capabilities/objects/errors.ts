@@ -34,6 +34,10 @@ const S3_STATUS = {
   NoSuchUpload: 404,
   NotImplemented: 501,
   PreconditionFailed: 412,
+  // The app's storage quota. AWS has no such code; Ceph RGW answers 403 QuotaExceeded, MinIO 400
+  // XMinioAdminBucketQuotaExceeded. RGW's is chosen: not vendor-prefixed, and a 403 is not retried
+  // by AWS SDKs (a 400 is not either, but it tells the client its request was malformed, which it was not).
+  QuotaExceeded: 403,
   RequestTimeTooSkewed: 403,
   SignatureDoesNotMatch: 403,
   TooManyBuckets: 400,

@@ -28,6 +28,10 @@ export interface ObjectsDeps {
   /** Credentials of an app uninstalled with --keep-data stay stored but stop working. */
   readonly appExists: (appId: string) => boolean;
   readonly onBug: (appId: string | undefined, error: unknown) => void;
+  /** Bytes an app's objects and SQL databases may hold together. */
+  readonly storageBytesMax: number;
+  /** What the app's SQL databases hold now; they share the quota. */
+  readonly sqlBytes: (appId: string) => number;
 }
 
 /** Runs a service call, turning S3Error into the ABI's `objects.*` error. */
@@ -52,7 +56,9 @@ const deleteSchema = z.object({ keys: z.array(z.string().min(1)).min(1).max(LIST
 /** The S3-compatible object store: the endpoint, the ABI and the per-app credentials (CONTRACT §1, §5). */
 export function createObjects(deps: ObjectsDeps) {
   const credentials = createCredentialStore(deps.db, deps.keyring, deps.now);
-  const service = createObjectsService({ objectsDirOf: deps.objectsDirOf, blobs: deps.blobs, now: deps.now, onError: deps.onBug });
+  const service = createObjectsService({
+    objectsDirOf: deps.objectsDirOf, blobs: deps.blobs, now: deps.now, onError: deps.onBug, storageBytesMax: deps.storageBytesMax, sqlBytes: deps.sqlBytes,
+  });
   const lookup = (accessKeyId: string) => {
     const found = credentials.lookup(accessKeyId);
     return found && deps.appExists(found.appId) ? found : undefined;
@@ -128,6 +134,7 @@ export function createObjects(deps: ObjectsDeps) {
     credentials: credentialsFor,
     rotateCredentials: (appId: string) => ({ endpoint: deps.endpoint.origin, region: OBJECTS_REGION, ...credentials.rotate(appId) }),
     usage: service.usage,
+    storedBytes: service.storedBytes,
     async removeApp(appId: string, keepData: boolean): Promise<void> {
       if (keepData) return;
       credentials.removeApp(appId);

@@ -92,6 +92,18 @@ CREATE TABLE IF NOT EXISTS parts (
   upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
   checksum TEXT, blob_id TEXT NOT NULL, last_modified INTEGER NOT NULL, PRIMARY KEY (upload_id, part_number)
 ) STRICT;
+-- Bytes of all objects and parts, kept by triggers in the same transaction as every change, so
+-- the storage quota reads one row instead of summing every object on each write.
+CREATE TABLE IF NOT EXISTS stored_bytes (id INTEGER PRIMARY KEY CHECK (id = 1), bytes INTEGER NOT NULL) STRICT;
+INSERT INTO stored_bytes (id, bytes)
+  SELECT 1, (SELECT coalesce(sum(size), 0) FROM objects) + (SELECT coalesce(sum(size), 0) FROM parts)
+  WHERE NOT EXISTS (SELECT 1 FROM stored_bytes);
+CREATE TRIGGER IF NOT EXISTS objects_added AFTER INSERT ON objects BEGIN UPDATE stored_bytes SET bytes = bytes + NEW.size; END;
+CREATE TRIGGER IF NOT EXISTS objects_resized AFTER UPDATE OF size ON objects BEGIN UPDATE stored_bytes SET bytes = bytes + NEW.size - OLD.size; END;
+CREATE TRIGGER IF NOT EXISTS objects_removed AFTER DELETE ON objects BEGIN UPDATE stored_bytes SET bytes = bytes - OLD.size; END;
+CREATE TRIGGER IF NOT EXISTS parts_added AFTER INSERT ON parts BEGIN UPDATE stored_bytes SET bytes = bytes + NEW.size; END;
+CREATE TRIGGER IF NOT EXISTS parts_resized AFTER UPDATE OF size ON parts BEGIN UPDATE stored_bytes SET bytes = bytes + NEW.size - OLD.size; END;
+CREATE TRIGGER IF NOT EXISTS parts_removed AFTER DELETE ON parts BEGIN UPDATE stored_bytes SET bytes = bytes - OLD.size; END;
 `;
 
 interface ObjectRow { bucket: string; key: string; size: number; etag: string; last_modified: number; headers: string; metadata: string; checksum: string | null; blobs: string; inline: Buffer | null }
@@ -177,6 +189,7 @@ export function openObjectIndex(file: string) {
     partBlobs: db.prepare<[], { blob_id: string }>('SELECT blob_id FROM parts'),
     usage: db.prepare<[], { objects: number; bytes: number | null }>('SELECT count(*) AS objects, sum(size) AS bytes FROM objects'),
     partBytes: db.prepare<[], { bytes: number | null }>('SELECT sum(size) AS bytes FROM parts'),
+    storedBytes: db.prepare<[], number>('SELECT bytes FROM stored_bytes').pluck(),
   };
 
   /** Removes the upload and its parts; returns the parts' blobs. */
@@ -302,6 +315,8 @@ export function openObjectIndex(file: string) {
       for (const row of s.partBlobs.iterate()) ids.add(row.blob_id);
       return ids;
     },
+    /** Bytes of every object and every part of unfinished uploads, as of this transaction; one row read. */
+    storedBytes: (): number => s.storedBytes.get()!,
     usage() {
       const row = s.usage.get()!;
       return { objects: row.objects, bytes: (row.bytes ?? 0) + (s.partBytes.get()!.bytes ?? 0) };

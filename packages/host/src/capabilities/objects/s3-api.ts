@@ -425,16 +425,19 @@ export function createS3Api(deps: S3ApiDeps) {
     const upload = service.upload(ctx.appId, ctx.bucket, ctx.key, queryText(ctx.query, 'uploadId') ?? '');
     const partNumber = Number(queryText(ctx.query, 'partNumber'));
     let fill: Fill;
+    let sizeHint: number | undefined;
     if (copy) {
       const source = copySource(ctx);
       const rangeHeader = header(ctx.req, 'x-amz-copy-source-range');
       const range = rangeHeader === undefined ? { start: 0, end: source.size - 1 } : /^bytes=\d+-\d+$/.test(rangeHeader) ? parseRange(rangeHeader, source.size) : undefined;
       if (!range || (rangeHeader && Number(rangeHeader.split('-')[1]) >= source.size)) throw new S3Error('InvalidRange', `x-amz-copy-source-range must be bytes=first-last within the source's ${source.size} bytes`);
       fill = copyFill(ctx, source, range.start, range.end, upload.checksumAlgorithm);
+      sizeHint = range.end - range.start + 1;
     } else {
       fill = bodyFill(ctx, PART_BYTES_MAX, upload.checksumAlgorithm);
+      sizeHint = declaredLength(ctx);
     }
-    const { part, checksum: received } = await service.putPart(ctx.appId, upload, partNumber, fill);
+    const { part, checksum: received } = await service.putPart(ctx.appId, upload, partNumber, fill, sizeHint);
     const checksum = checksumHeaders(received);
     if (copy) sendXml(ctx.res, 200, { CopyPartResult: { ETag: quoted(part.etag), LastModified: isoDate(part.lastModified) } }, checksum);
     else ctx.res.writeHead(200, { etag: quoted(part.etag), 'content-length': 0, ...checksum }).end();

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished, Readable, Writable } from 'node:stream';
@@ -15,6 +15,10 @@ export interface ObjectsServiceDeps {
   readonly blobs: BlobStore;
   readonly now: () => number;
   readonly onError: (appId: string, error: unknown) => void;
+  /** Bytes an app's objects and SQL databases may hold together (PLINTH_APP_STORAGE_BYTES_MAX). */
+  readonly storageBytesMax: number;
+  /** What the app's SQL databases hold now, which shares the quota. */
+  readonly sqlBytes: (appId: string) => number;
 }
 
 /** Streams a body into the sink and returns what it measured; throws S3Error to refuse it. */
@@ -99,6 +103,29 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
   }, UPLOAD_EXPIRY_INTERVAL_MS);
   expiry.unref();
 
+  /**
+   * The storage quota. A change that adds bytes is refused when objects and databases would then
+   * hold more than the quota; one that adds none (a delete, a smaller overwrite, completing an
+   * upload, whose parts counted as they arrived) always passes, so an app over a lowered quota
+   * can get back under it. `before` and `after` are the object bytes around the change.
+   */
+  function checkQuota(appId: string, before: number, after: number): void {
+    if (after <= before) return;
+    const used = before + deps.sqlBytes(appId);
+    if (used + (after - before) <= deps.storageBytesMax) return;
+    throw new S3Error('QuotaExceeded', `this app's objects and databases may hold ${deps.storageBytesMax} bytes together (PLINTH_APP_STORAGE_BYTES_MAX); they hold ${used}, and this write would add ${after - before}. Delete something first`);
+  }
+
+  /** Runs a change of the index in one transaction and undoes it if it takes the app past its quota. */
+  function withinQuota<T>(appId: string, index: ObjectIndex, change: () => T): T {
+    return index.transaction(() => {
+      const before = index.storedBytes();
+      const result = change();
+      checkQuota(appId, before, index.storedBytes());
+      return result;
+    });
+  }
+
   function bucketOrThrow(index: ObjectIndex, bucket: string): void {
     if (!index.bucket(bucket)) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
   }
@@ -180,7 +207,7 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
   async function commit(appId: string, index: ObjectIndex, object: StoredObject, condition: WriteCondition = {}): Promise<StoredObject> {
     let replaced: readonly BlobRef[];
     try {
-      replaced = index.transaction(() => {
+      replaced = withinQuota(appId, index, () => {
         bucketOrThrow(index, object.bucket);
         checkCondition(index, object.bucket, object.key, condition);
         return index.putObject(object);
@@ -264,6 +291,8 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       const index = indexOf(appId);
       bucketOrThrow(index, target.bucket);
       checkCondition(index, target.bucket, target.key, condition);
+      // A declared length past the quota is refused before a byte of the body is read.
+      if (sizeHint !== undefined) checkQuota(appId, index.storedBytes(), index.storedBytes() - (index.object(target.bucket, target.key)?.size ?? 0) + sizeHint);
       const small = sizeHint !== undefined && deps.blobs.inlineBytesMax > 0 && sizeHint <= deps.blobs.inlineBytesMax;
       const { blobs, inline, digests } = small
         ? await fillInline(fill, sizeHint).then(({ data, digests: d }) => ({ blobs: [], inline: data, digests: d }))
@@ -308,14 +337,15 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       return upload;
     },
     /** The stored part, and the checksum as received (its algorithm is the caller's choice, or the upload's). */
-    async putPart(appId: string, upload: Upload, partNumber: number, fill: Fill): Promise<{ part: Part; checksum?: Digests['checksum'] }> {
+    async putPart(appId: string, upload: Upload, partNumber: number, fill: Fill, sizeHint?: number): Promise<{ part: Part; checksum?: Digests['checksum'] }> {
       if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > PART_NUMBER_MAX) throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${PART_NUMBER_MAX}, inclusive`);
       const index = indexOf(appId);
+      if (sizeHint !== undefined) checkQuota(appId, index.storedBytes(), index.storedBytes() - (index.part(upload.uploadId, partNumber)?.size ?? 0) + sizeHint);
       const { blob, digests } = await writeBlob(appId, fill);
       const part: Part = { partNumber, size: blob.size, etag: digests.md5.toString('hex'), blobId: blob.id, lastModified: deps.now(), ...(digests.checksum ? { checksum: digests.checksum.value } : {}) };
       let replaced: string | undefined;
       try {
-        replaced = index.transaction(() => {
+        replaced = withinQuota(appId, index, () => {
           if (!index.upload(upload.uploadId)) throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: upload.uploadId });
           return index.putPart(upload.uploadId, part);
         });
@@ -341,7 +371,7 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
     /** Joins the named parts into the object (no bytes are copied: the object lists the parts' blobs). */
     async completeUpload(appId: string, upload: Upload, requested: readonly CompletedPart[], condition: WriteCondition = {}): Promise<StoredObject> {
       const index = indexOf(appId);
-      const { object, leftovers } = index.transaction(() => {
+      const { object, leftovers } = withinQuota(appId, index, () => {
         if (!index.upload(upload.uploadId)) throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: upload.uploadId });
         bucketOrThrow(index, upload.bucket);
         checkCondition(index, upload.bucket, upload.key, condition);
@@ -377,6 +407,12 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
 
     durable,
     usage: (appId: string) => indexOf(appId).usage(),
+    /** Bytes the app's objects and unfinished uploads hold; 0, without creating a store, for an app that never used one. */
+    storedBytes(appId: string): number {
+      const index = indexes.get(appId);
+      if (index) return index.storedBytes();
+      return existsSync(join(deps.objectsDirOf(appId), 'objects.db')) ? indexOf(appId).storedBytes() : 0;
+    },
     async removeApp(appId: string): Promise<void> {
       indexes.get(appId)?.close();
       indexes.delete(appId);

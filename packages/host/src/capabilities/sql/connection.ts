@@ -99,6 +99,20 @@ export class SqlConnection {
     return Number(this.pageCount.get()!) * this.pageSize;
   }
 
+  /** The max_page_count last set and kept as asked (SQLite raises a value below the current size to it). */
+  private pagesMax: number | undefined;
+
+  /**
+   * Caps the database at `bytes`: a write that needs a page past it fails with SQLITE_FULL.
+   * Below the current size the cap is the current size, so freed pages can still be reused.
+   */
+  limitBytes(bytes: number): void {
+    const pages = Math.max(1, Math.floor(bytes / this.pageSize));
+    if (pages === this.pagesMax) return;
+    const set = this.db.pragma(`max_page_count = ${pages}`, { simple: true }) as number;
+    this.pagesMax = set === pages ? pages : undefined;
+  }
+
   private prepare(sql: string): Database.Statement<unknown[]> {
     let statement = this.statements.get(sql);
     if (statement) {

@@ -35,6 +35,8 @@ export interface EngineClientDeps {
   /** The process died with these transactions open; SQLite rolled them back. */
   readonly onTransactionsLost: (ids: string[]) => void;
   readonly event: (text: string) => void;
+  /** What the app's databases hold, as the process reported with an answer (for the storage quota). */
+  readonly onSqlBytes: (bytes: number) => void;
 }
 
 const ENGINE_PROCESS = fileURLToPath(new URL('./engine-process.js', import.meta.url));
@@ -134,6 +136,7 @@ export class EngineClient {
   }
 
   private onReply(reply: EngineReply): void {
+    if (reply.answer.sqlBytes !== undefined) this.deps.onSqlBytes(reply.answer.sqlBytes);
     const background = this.background.get(reply.id);
     if (background) {
       clearTimeout(background.timer);

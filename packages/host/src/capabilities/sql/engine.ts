@@ -4,14 +4,14 @@
  * daemon kills when a statement runs past its time limit: better-sqlite3 is synchronous and
  * cannot be interrupted, and a worker thread's terminate() does not stop native code.
  */
-import { closeSync, existsSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { PlinthError } from '../../support/result.js';
 import { fail, ok, type Result } from '../../support/result.js';
 import { attempt, newBudget, openDatabase, SqlConnection, sqliteFailure, type QueryResult, type ResultBudget } from './connection.js';
 import type { SqlErrorCode } from './errors.js';
-import { SQL_BATCH_STATEMENTS_MAX, SQL_EXEC_STATEMENTS_MAX, SQL_GUARD_CACHE_MAX } from './limits.js';
+import { SQL_BATCH_STATEMENTS_MAX, SQL_DATABASE_BYTES_MAX, SQL_EXEC_STATEMENTS_MAX, SQL_GUARD_CACHE_MAX } from './limits.js';
 import { guardSql, type GuardedStatement } from './statement-guard.js';
-import { databaseFile, removeDatabaseFiles, writeMeta } from './store.js';
+import { databaseFile, databaseName, removeDatabaseFiles, writeMeta } from './store.js';
 import { toSqlValue, type SqlValue, type WireValue } from './wire-values.js';
 
 export interface WireStatement {
@@ -19,13 +19,22 @@ export interface WireStatement {
   readonly params?: readonly WireValue[];
 }
 
+/** The app's storage quota as the daemon saw it when it sent a statement call. */
+export interface StorageBudget {
+  /** Bytes the app's objects and databases may hold together (PLINTH_APP_STORAGE_BYTES_MAX). */
+  readonly bytesMax: number;
+  /** Bytes its objects hold: what is left is the databases' share. */
+  readonly objectBytes: number;
+}
+
 /** What the daemon asks of an app's SQL process. Shapes were checked at the ABI edge. */
 export type EngineRequest =
   | { readonly op: 'create'; readonly db: string }
   | { readonly op: 'delete'; readonly db: string }
-  | { readonly op: 'query'; readonly db: string; readonly tx?: string; readonly statement: WireStatement; readonly first?: boolean }
-  | { readonly op: 'batch'; readonly db: string; readonly tx?: string; readonly statements: readonly WireStatement[] }
-  | { readonly op: 'exec'; readonly db: string; readonly tx?: string; readonly sql: string }
+  // `storage` absent (the engine's own tests): only SQL_DATABASE_BYTES_MAX binds.
+  | { readonly op: 'query'; readonly db: string; readonly tx?: string; readonly statement: WireStatement; readonly first?: boolean; readonly storage?: StorageBudget }
+  | { readonly op: 'batch'; readonly db: string; readonly tx?: string; readonly statements: readonly WireStatement[]; readonly storage?: StorageBudget }
+  | { readonly op: 'exec'; readonly db: string; readonly tx?: string; readonly sql: string; readonly storage?: StorageBudget }
   | { readonly op: 'begin'; readonly db: string; readonly tx: string }
   | { readonly op: 'commit'; readonly tx: string }
   | { readonly op: 'rollback'; readonly tx: string }
@@ -36,8 +45,9 @@ export type EngineRequest =
 /**
  * An answer; `retry` marks a failure that changed nothing because another connection held the
  * write lock, so the daemon may send the same request again once that lock is free.
+ * `sqlBytes`: what all of the app's databases hold after the request, for the storage quota.
  */
-export type EngineAnswer = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: PlinthError<SqlErrorCode>; readonly retry?: true };
+export type EngineAnswer = ({ readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: PlinthError<SqlErrorCode>; readonly retry?: true }) & { readonly sqlBytes?: number };
 
 type SqlResult<T> = Result<T, SqlErrorCode>;
 
@@ -47,6 +57,48 @@ export function createEngine(sqlDir: string, now: () => Date = () => new Date())
   const databases = new Map<string, SqlConnection>();
   const transactions = new Map<string, { db: string; connection: SqlConnection }>();
   const guarded = new Map<string, SqlResult<GuardedStatement[]>>();
+  /**
+   * Bytes (pages × page size) of each of the app's databases, for the storage quota. Filled from
+   * the files when first needed (a closed database has been checkpointed, so its file is its
+   * size), then kept from each connection's page count after every request that touches it.
+   */
+  let sizes: Map<string, number> | undefined;
+  const sizesNow = (): Map<string, number> => {
+    sizes ??= new Map(readdirSync(sqlDir).flatMap((file) => {
+      const name = databaseName(file);
+      return name === undefined ? [] : [[name, statSync(databaseFile(sqlDir, name)).size] as const];
+    }));
+    return sizes;
+  };
+  const sqlBytes = () => [...sizesNow().values()].reduce((sum, bytes) => sum + bytes, 0);
+
+  /**
+   * Binds the database's size to what the quota leaves it, so a write past it fails inside
+   * SQLite with SQLITE_FULL and undoes itself (statement, batch or savepoint), never half
+   * written. Returns whether the quota, rather than SQL_DATABASE_BYTES_MAX, is what binds.
+   */
+  function bindSize(conn: SqlConnection, db: string, storage: StorageBudget | undefined): boolean {
+    if (!storage) return false;
+    const others = sqlBytes() - (sizesNow().get(db) ?? 0);
+    const share = storage.bytesMax - storage.objectBytes - others;
+    conn.limitBytes(Math.min(share, SQL_DATABASE_BYTES_MAX));
+    return share < SQL_DATABASE_BYTES_MAX;
+  }
+
+  /** A write the quota stopped is `sql.storage_full` (507), as a full disk would be, not the per-database cap. */
+  function quotaFull(answer: EngineAnswer, storage: StorageBudget): EngineAnswer {
+    if (answer.ok || answer.error.code !== 'sql.database_too_large') return answer;
+    const message = `this app's objects and databases may hold ${storage.bytesMax} bytes together (PLINTH_APP_STORAGE_BYTES_MAX) and this write needs more; nothing of it was applied. Delete something first (${answer.error.message})`;
+    return { ok: false, error: { ...answer.error, code: 'sql.storage_full', message } };
+  }
+
+  /** Runs a statement call with the database's size bound by the quota, and records its size after. */
+  function bounded(conn: SqlConnection, db: string, storage: StorageBudget | undefined, run: () => EngineAnswer): EngineAnswer {
+    const quotaBinds = bindSize(conn, db, storage);
+    const answer = run();
+    sizesNow().set(db, conn.sizeBytes());
+    return quotaBinds && storage ? quotaFull(answer, storage) : answer;
+  }
 
   /** Statement checks are pure functions of the text, so each text is tokenized once. */
   function guard(sql: string, statementsMax: number): SqlResult<GuardedStatement[]> {
@@ -143,22 +195,21 @@ export function createEngine(sqlDir: string, now: () => Date = () => new Date())
     return ok({ count: checked.value.length, duration: Math.round((performance.now() - started) * 1000) / 1000 });
   }
 
-  return {
-    handle(request: EngineRequest): EngineAnswer {
+  function dispatch(request: EngineRequest): EngineAnswer {
       switch (request.op) {
         case 'create': return create(request.db);
         case 'delete': return remove(request.db);
         case 'query': {
           const conn = connection(request.db, request.tx);
-          return conn.ok ? retryable(query(conn.value, request.statement, newBudget(), request.first === true)) : conn;
+          return conn.ok ? bounded(conn.value, request.db, request.storage, () => retryable(query(conn.value, request.statement, newBudget(), request.first === true))) : conn;
         }
         case 'batch': {
           const conn = connection(request.db, request.tx);
-          return conn.ok ? retryable(batch(conn.value, request.statements)) : conn;
+          return conn.ok ? bounded(conn.value, request.db, request.storage, () => retryable(batch(conn.value, request.statements))) : conn;
         }
         case 'exec': {
           const conn = connection(request.db, request.tx);
-          return conn.ok ? exec(conn.value, request.db, request.sql, request.tx !== undefined) : conn;
+          return conn.ok ? bounded(conn.value, request.db, request.storage, () => exec(conn.value, request.db, request.sql, request.tx !== undefined)) : conn;
         }
         case 'begin': return begin(request.db, request.tx);
         case 'commit': return end(request.tx, 'COMMIT');
@@ -168,6 +219,12 @@ export function createEngine(sqlDir: string, now: () => Date = () => new Date())
         case 'validate':
           throw new Error(`${request.op} runs in a worker thread, not in handle()`);
       }
+  }
+
+  return {
+    handle(request: EngineRequest): EngineAnswer {
+      const answer = dispatch(request);
+      return sizes ? { ...answer, sqlBytes: sqlBytes() } : answer;
     },
     /** Closes every connection; WAL mode checkpoints and removes the log on the last close. */
     closeAll(): void {
@@ -191,6 +248,7 @@ export function createEngine(sqlDir: string, now: () => Date = () => new Date())
     writeMeta(sqlDir, db, createdAt);
     const opened = connection(db, undefined);
     if (!opened.ok) return opened;
+    sizesNow().set(db, opened.value.sizeBytes());
     return ok({ name: db, createdAt: createdAt.toISOString(), bytes: opened.value.sizeBytes() });
   }
 
@@ -208,6 +266,7 @@ export function createEngine(sqlDir: string, now: () => Date = () => new Date())
     if (!existsSync(databaseFile(sqlDir, db))) return fail('sql.not_found', `no database named ${db}`);
     closeDatabase(db);
     removeDatabaseFiles(sqlDir, db);
+    sizes?.delete(db);
     return ok({ name: db, deleted: true });
   }
 
@@ -254,7 +313,9 @@ export function createEngine(sqlDir: string, now: () => Date = () => new Date())
     renameSync(file, target);
     if (!existed) writeMeta(sqlDir, db, now());
     const opened = connection(db, undefined);
-    return opened.ok ? ok({ name: db, bytes: opened.value.sizeBytes() }) : opened;
+    if (!opened.ok) return opened;
+    sizesNow().set(db, opened.value.sizeBytes());
+    return ok({ name: db, bytes: opened.value.sizeBytes() });
   }
 }
 

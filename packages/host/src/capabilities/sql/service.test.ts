@@ -9,7 +9,7 @@ import { createSqlService } from './service.js';
 describe('sql service: caps, storage accounting, transfers', () => {
   const root = mkdtempSync(join(tmpdir(), 'plinth-sql-service-'));
   const events: string[] = [];
-  const service = createSqlService({ sqlDirOf: (appId) => join(root, appId, 'sql'), now: Date.now, event: (appId, text) => events.push(`${appId}: ${text}`) });
+  const service = createSqlService({ sqlDirOf: (appId) => join(root, appId, 'sql'), now: Date.now, event: (appId, text) => events.push(`${appId}: ${text}`), storageBytesMax: 1024 ** 4, objectBytes: () => 0 });
   after(async () => {
     await service.stop();
     rmSync(root, { recursive: true, force: true });

@@ -1,15 +1,15 @@
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail, ok, type Result } from '../../support/result.js';
 import type { QueryResult } from './connection.js';
 import { EngineClient, type SqlAnswer } from './engine-client.js';
-import type { EngineRequest, WireStatement } from './engine.js';
+import type { EngineRequest, StorageBudget, WireStatement } from './engine.js';
 import type { SqlErrorCode } from './errors.js';
 import {
   SQL_APP_BYTES_MAX, SQL_DATABASES_PER_APP_MAX, SQL_LOCK_WAIT_MS_MAX, SQL_MANAGEMENT_MS_MAX, SQL_SNAPSHOT_MS_MAX,
   SQL_STATEMENT_MS_MAX, SQL_TRANSACTION_MS_DEFAULT,
 } from './limits.js';
-import { checkName, databaseInfo, ensureDirs, folderBytes, listDatabases, transfersDir, type DatabaseInfo } from './store.js';
+import { checkName, databaseFile, databaseInfo, ensureDirs, folderBytes, listDatabases, transfersDir, type DatabaseInfo } from './store.js';
 import { createTransactions, type Lease } from './transactions.js';
 import { createTransfers, type ExportChunk } from './transfers.js';
 
@@ -19,6 +19,10 @@ export interface SqlServiceDeps {
   readonly now: () => number;
   /** A line in the app's platform log (timeouts, rollbacks). */
   readonly event: (appId: string, text: string) => void;
+  /** Bytes an app's objects and SQL databases may hold together (PLINTH_APP_STORAGE_BYTES_MAX). */
+  readonly storageBytesMax: number;
+  /** What the app's objects hold now; they share the quota. */
+  readonly objectBytes: (appId: string) => number;
 }
 
 /** Options every statement call takes: the transaction it belongs to, and a tighter time limit. */
@@ -42,6 +46,9 @@ type SqlResult<T> = Result<T, SqlErrorCode>;
 /** The `sql` capability's logic; routes.ts is its ABI edge. */
 export function createSqlService(deps: SqlServiceDeps) {
   const clients = new Map<string, EngineClient>();
+  /** What each app's databases held at its SQL process's last answer (pages × page size). */
+  const reportedBytes = new Map<string, number>();
+  const storageOf = (appId: string): StorageBudget => ({ bytesMax: deps.storageBytesMax, objectBytes: deps.objectBytes(appId) });
   const transactions = createTransactions({
     now: deps.now,
     rollback: (lease: Lease, reason: string) => {
@@ -60,6 +67,7 @@ export function createSqlService(deps: SqlServiceDeps) {
         appId, sqlDir, now: deps.now,
         onTransactionsLost: (ids) => transactions.lost(ids),
         event: (text) => deps.event(appId, text),
+        onSqlBytes: (bytes) => reportedBytes.set(appId, bytes),
       });
       clients.set(appId, client);
     }
@@ -88,6 +96,10 @@ export function createSqlService(deps: SqlServiceDeps) {
     const total = existing.reduce((sum, d) => sum + d.bytes, 0) - (replacing?.bytes ?? 0);
     if (total + bytes > SQL_APP_BYTES_MAX) {
       return fail('sql.storage_full', `an app's databases hold at most ${SQL_APP_BYTES_MAX} bytes together (${total} used); delete or shrink some first`);
+    }
+    const stored = total + deps.objectBytes(appId);
+    if (bytes > 0 && stored + bytes > deps.storageBytesMax) {
+      return fail('sql.storage_full', `this app's objects and databases may hold ${deps.storageBytesMax} bytes together (PLINTH_APP_STORAGE_BYTES_MAX); they hold ${stored} without this database, which has ${bytes}. Delete something first`);
     }
     return ok(undefined);
   }
@@ -123,13 +135,13 @@ export function createSqlService(deps: SqlServiceDeps) {
       return (await call(appId, { op: 'delete', db })) as SqlResult<{ name: string; deleted: true }>;
     },
     query(appId: string, db: string, statement: WireStatement, options: CallOptions & { first?: boolean }): Promise<SqlResult<QueryResult>> {
-      return statementCall(appId, db, options, { op: 'query', db, tx: options.transaction, statement, first: options.first === true });
+      return statementCall(appId, db, options, { op: 'query', db, tx: options.transaction, statement, first: options.first === true, storage: storageOf(appId) });
     },
     batch(appId: string, db: string, statements: readonly WireStatement[], options: CallOptions): Promise<SqlResult<QueryResult[]>> {
-      return statementCall(appId, db, options, { op: 'batch', db, tx: options.transaction, statements });
+      return statementCall(appId, db, options, { op: 'batch', db, tx: options.transaction, statements, storage: storageOf(appId) });
     },
     exec(appId: string, db: string, sql: string, options: CallOptions): Promise<SqlResult<{ count: number; duration: number }>> {
-      return statementCall(appId, db, options, { op: 'exec', db, tx: options.transaction, sql });
+      return statementCall(appId, db, options, { op: 'exec', db, tx: options.transaction, sql, storage: storageOf(appId) });
     },
     async begin(appId: string, db: string, leaseMs = SQL_TRANSACTION_MS_DEFAULT): Promise<SqlResult<{ id: string; expiresAt: string }>> {
       const name = checkName(db);
@@ -241,6 +253,14 @@ export function createSqlService(deps: SqlServiceDeps) {
       const transferBytes = folderBytes(transfersDir(sqlDir)) + folderBytes(join(sqlDir, '.tmp'));
       return { bytes: databases.reduce((sum, d) => sum + d.bytes, 0), databases, transferBytes };
     },
+    /**
+     * What the app's databases hold, for the storage quota: as its SQL process last reported
+     * (pages × page size), or before it has, the sizes of the files (closed databases are
+     * checkpointed, so their file is their size).
+     */
+    sqlBytes(appId: string): number {
+      return reportedBytes.get(appId) ?? listDatabases(deps.sqlDirOf(appId)).reduce((sum, d) => sum + sizeOfFile(databaseFile(deps.sqlDirOf(appId), d.name)), 0);
+    },
     /** The app's workerd process stopped, crashed or was unloaded: its transactions end with it. */
     appStopped(appId: string): void {
       transactions.rollbackApp(appId, 'the app process stopped');
@@ -249,6 +269,7 @@ export function createSqlService(deps: SqlServiceDeps) {
     removeApp(appId: string): void {
       transactions.lost(transactions.openFor(appId).map((l) => l.id));
       transfers.removeApp(appId);
+      reportedBytes.delete(appId);
       const client = clients.get(appId);
       clients.delete(appId);
       void client?.terminate();
@@ -261,3 +282,11 @@ export function createSqlService(deps: SqlServiceDeps) {
   };
 }
 export type SqlService = ReturnType<typeof createSqlService>;
+
+function sizeOfFile(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}

@@ -20,6 +20,11 @@ export interface DatabaseInfo {
 const SUFFIX = '.sqlite';
 
 export const databaseFile = (sqlDir: string, name: string) => join(sqlDir, `${name}${SUFFIX}`);
+/** The database a file in the sql folder is, if it is one (`main.sqlite` → `main`; not `main.sqlite-wal`). */
+export function databaseName(file: string): string | undefined {
+  const name = file.endsWith(SUFFIX) ? file.slice(0, -SUFFIX.length) : '';
+  return SQL_DATABASE_NAME_PATTERN.test(name) ? name : undefined;
+}
 const metaFile = (sqlDir: string, name: string) => join(sqlDir, `${name}.json`);
 export const transfersDir = (sqlDir: string) => join(sqlDir, '.transfers');
 export const tmpDir = (sqlDir: string) => join(sqlDir, '.tmp');
