@@ -7,6 +7,13 @@ export const HOLD_MS_MAX = 30_000;
  * bounds one app's share of it: 16 calls of 1 MiB each is at most ~32 MiB of bodies in memory.
  */
 export const PLATFORM_CALLS_IN_FLIGHT_MAX = 16;
+/**
+ * A JSON call with a body this large (or of unknown length) is a large call: reading, decoding and
+ * parsing 1 MiB costs ~3-4 ms of the shared event loop, so each app runs one large call at a time.
+ */
+export const PLATFORM_LARGE_BODY_BYTES_MIN = 64 * 1024;
+/** Large calls one app has running at once (see PLATFORM_LARGE_BODY_BYTES_MIN); others wait in the queue. */
+export const PLATFORM_LARGE_CALLS_IN_FLIGHT_MAX = 1;
 /** Calls of one app waiting for a slot; past it a call gets 429 at once (a flood, not a burst). */
 export const PLATFORM_CALLS_QUEUED_MAX = 256;
 /** Longest a call waits for a slot before 429; a well-behaved burst drains well within it. */

@@ -6,7 +6,7 @@ import { ConcurrencyGate } from '../support/concurrency-gate.js';
 import type { PlinthError } from '../support/result.js';
 import {
   HOLD_MS_MAX, PLATFORM_BODY_BYTES_MAX, PLATFORM_CALLS_HELD_MAX, PLATFORM_CALLS_IN_FLIGHT_MAX, PLATFORM_CALLS_QUEUED_MAX,
-  PLATFORM_CALL_QUEUE_MS_MAX, PLATFORM_RETRY_AFTER_SECONDS,
+  PLATFORM_CALL_QUEUE_MS_MAX, PLATFORM_LARGE_BODY_BYTES_MIN, PLATFORM_LARGE_CALLS_IN_FLIGHT_MAX, PLATFORM_RETRY_AFTER_SECONDS,
 } from './limits.js';
 
 interface Route {
@@ -47,8 +47,9 @@ const RETRY = { 'retry-after': String(PLATFORM_RETRY_AFTER_SECONDS) };
 /**
  * The HTTP+JSON ABI served on each app's `platform.sock`. The socket decides
  * the app id, so no request can name another app. Each app's calls run at most
- * PLATFORM_CALLS_IN_FLIGHT_MAX at a time, so one app cannot take the event loop
- * from the others; a held call (update gate) waits before it takes a slot.
+ * PLATFORM_CALLS_IN_FLIGHT_MAX at a time, and large JSON calls one at a time, so
+ * one app cannot take the event loop from the others; a held call (update gate)
+ * waits before it takes a slot.
  */
 export function createPlatformApi(capabilities: readonly Capability[], onBug: (appId: string, error: unknown) => void, holdFor: CallHold = () => undefined) {
   const routes: Route[] = [];
@@ -60,13 +61,35 @@ export function createPlatformApi(capabilities: readonly Capability[], onBug: (a
     }
   }
   const streams = capabilities.flatMap((c) => (c.stream ? [c.stream] : []));
-  const gates = new Map<string, ConcurrencyGate>();
+  const gates = new Map<string, { all: ConcurrencyGate; large: ConcurrencyGate }>();
   const heldCounts = new Map<string, number>();
 
-  function gateOf(appId: string): ConcurrencyGate {
+  function gatesOf(appId: string) {
     let gate = gates.get(appId);
-    if (!gate) gates.set(appId, (gate = new ConcurrencyGate(PLATFORM_CALLS_IN_FLIGHT_MAX, PLATFORM_CALLS_QUEUED_MAX, PLATFORM_CALL_QUEUE_MS_MAX)));
+    if (!gate) {
+      gate = {
+        all: new ConcurrencyGate(PLATFORM_CALLS_IN_FLIGHT_MAX, PLATFORM_CALLS_QUEUED_MAX, PLATFORM_CALL_QUEUE_MS_MAX),
+        large: new ConcurrencyGate(PLATFORM_LARGE_CALLS_IN_FLIGHT_MAX, PLATFORM_CALLS_QUEUED_MAX, PLATFORM_CALL_QUEUE_MS_MAX),
+      };
+      gates.set(appId, gate);
+    }
     return gate;
+  }
+
+  /** A slot for this call: one of the app's, and for a large JSON body also its one large slot. */
+  async function admit(appId: string, req: IncomingMessage, streamed: boolean): Promise<(() => void) | null> {
+    const gate = gatesOf(appId);
+    const release = await gate.all.acquire();
+    if (!release) return null;
+    const declared = req.headers['content-length'];
+    const large = !streamed && req.method !== 'GET' && req.method !== 'HEAD' && (declared === undefined ? req.headers['transfer-encoding'] !== undefined : Number(declared) >= PLATFORM_LARGE_BODY_BYTES_MIN);
+    if (!large) return release;
+    const releaseLarge = await gate.large.acquire();
+    if (!releaseLarge) {
+      release();
+      return null;
+    }
+    return () => { releaseLarge(); release(); };
   }
 
   /** Waits out an update gate's hold on this call; an error when it held too long or holds too many. */
@@ -121,7 +144,7 @@ export function createPlatformApi(capabilities: readonly Capability[], onBug: (a
     if (match === 'bad_path') return sendError(res, { code: 'platform.bad_path', message: `${url.pathname} has a malformed percent-encoding` });
     const holdError = await waitForHold(appId, slot, url.pathname);
     if (holdError) return sendError(res, holdError, RETRY);
-    const release = await gateOf(appId).acquire();
+    const release = await admit(appId, req, stream !== undefined);
     if (!release) {
       return sendError(res, { code: 'platform.too_many_calls', message: `${appId} has ${PLATFORM_CALLS_IN_FLIGHT_MAX} platform calls running and too many waiting; retry shortly` }, RETRY);
     }

@@ -8,16 +8,26 @@ import type { KeysService } from './service.js';
 export { createKeysService, type KeysService } from './service.js';
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
-const signSchema = z.object({ data: z.string().regex(BASE64, 'must be base64 or base64url') }).strict();
+const signSchema = z.object({ data: z.string() }).strict();
 const verifySchema = z.object({
-  data: z.string().regex(BASE64, 'must be base64 or base64url'),
+  data: z.string(),
   signature: z.string().regex(BASE64, 'must be base64 or base64url'),
   version: z.number().int().min(1).optional(),
 }).strict();
 
-/** Decodes base64 or base64url (Node accepts both) and applies the 1 MiB cap. */
-function decodeData(text: string): Result<Buffer, 'keys.data_too_large'> {
+/**
+ * Decodes base64 or base64url (Node accepts both) and applies the 1 MiB cap. Node skips
+ * characters outside the alphabet, so a decoded length short of what the text's length implies
+ * means the text was not base64: the same check as a regex, without a second pass over 1.4 MB
+ * on the event loop.
+ */
+function decodeData(text: string): Result<Buffer, 'keys.data_too_large' | 'platform.bad_request'> {
   const data = Buffer.from(text, 'base64');
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const unpadded = text.length - padding;
+  if (unpadded % 4 === 1 || data.length !== Math.floor((unpadded * 3) / 4)) {
+    return fail('platform.bad_request', 'invalid request body: $.data: must be base64 or base64url', [{ path: '$.data', message: 'must be base64 or base64url' }]);
+  }
   return data.length <= SIGN_DATA_BYTES_MAX ? ok(data) : fail('keys.data_too_large', `sign and verify take at most ${SIGN_DATA_BYTES_MAX} bytes of data (got ${data.length}); hash larger messages first`);
 }
 

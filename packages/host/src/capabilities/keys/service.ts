@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSignCallback, verify as edVerifyCallback, type KeyObject } from 'node:crypto';
 import type { Keyring } from '../../keyring/keyring.js';
 import type { ControlPlane } from '../../store/control-plane.js';
 import { fail, ok, type Result } from '../../support/result.js';
@@ -27,6 +27,12 @@ interface KeyRow { name: string; version: number; public_key: Buffer; sealed_pri
 
 /** Ed25519 SPKI DER is a fixed 12-byte prefix followed by the raw 32-byte key (RFC 8410). */
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/** Ed25519 in libuv's thread pool: the callback forms run off the event loop, which every app shares. */
+const edSign = (data: Buffer, key: KeyObject) =>
+  new Promise<Buffer>((resolve, reject) => edSignCallback(null, data, key, (error, signature) => (error ? reject(error) : resolve(signature))));
+const edVerify = (data: Buffer, key: KeyObject, signature: Buffer) =>
+  new Promise<boolean>((resolve, reject) => edVerifyCallback(null, data, key, signature, (error, valid) => (error ? reject(error) : resolve(valid))));
 
 function publicKeyForms(name: string, version: number, raw: Buffer): PublicKeyForms {
   const key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
@@ -144,24 +150,28 @@ export function createKeysService(db: ControlPlane, keyring: Keyring, now: () =>
       for (const row of rows) byName.set(row.name, [...(byName.get(row.name) ?? []), row]);
       return [...byName].map(([name, versions]) => view(name, versions));
     },
-    /** Signs with the latest version. */
-    sign(appId: string, name: string, data: Buffer): Result<{ signature: string; version: number; kid: string }, KeysErrorCode> {
+    /** Signs with the latest version, off the event loop (a 1 MiB input is ~2.5 ms of hashing). */
+    async sign(appId: string, name: string, data: Buffer): Promise<Result<{ signature: string; version: number; kid: string }, KeysErrorCode>> {
       const rows = rowsOf(appId, name);
       if (!rows.ok) return rows;
       const latest = rows.value[rows.value.length - 1]!;
-      const signature = edSign(null, data, privateKey(appId, latest));
+      const signature = await edSign(data, privateKey(appId, latest));
       record(appId, name, latest.version, 'sign');
       return ok({ signature: signature.toString('base64url'), version: latest.version, kid: `${name}.${latest.version}` });
     },
-    /** Checks against the given version, or against every version that has not been deleted. */
-    verify(appId: string, name: string, data: Buffer, signature: Buffer, version?: number): Result<{ valid: boolean; version: number | null }, KeysErrorCode> {
+    /** Checks against the given version, or against every version that has not been deleted; off the event loop, as sign. */
+    async verify(appId: string, name: string, data: Buffer, signature: Buffer, version?: number): Promise<Result<{ valid: boolean; version: number | null }, KeysErrorCode>> {
       const rows = rowsOf(appId, name);
       if (!rows.ok) return rows;
       const candidates = version === undefined ? rows.value : rows.value.filter((r) => r.version === version);
       if (!candidates.length) return fail('keys.not_found', `key ${name} has no version ${version}`);
-      const match = signature.length === 64
-        ? candidates.find((r) => edVerify(null, data, createPublicKey({ key: Buffer.concat([SPKI_PREFIX, r.public_key]), format: 'der', type: 'spki' }), signature))
-        : undefined;
+      let match: KeyRow | undefined;
+      for (const row of signature.length === 64 ? candidates : []) {
+        if (await edVerify(data, createPublicKey({ key: Buffer.concat([SPKI_PREFIX, row.public_key]), format: 'der', type: 'spki' }), signature)) {
+          match = row;
+          break;
+        }
+      }
       record(appId, name, match?.version ?? version ?? null, 'verify');
       return ok({ valid: match !== undefined, version: match?.version ?? null });
     },
