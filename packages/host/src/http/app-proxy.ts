@@ -185,6 +185,7 @@ export function createAppProxy(deps: AppProxyDeps) {
       upstream.body.pipe(res);
     } catch (error) {
       if ((error as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT') {
+        lease.value.timedOut();
         return sendError(res, { code: 'app.timeout', message: `${appId} did not answer within ${timeoutMs} ms` });
       }
       sendError(res, { code: 'app.bad_gateway', message: `${appId} failed to answer: ${(error as Error).message}` });

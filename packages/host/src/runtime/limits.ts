@@ -10,8 +10,20 @@ export const RESTART_BACKOFF_MS_MIN = 100;
 export const RESTART_BACKOFF_MS_MAX = 10_000;
 /** A process that ran this long without crashing resets the backoff. */
 export const CRASH_WINDOW_MS = 60_000;
-/** How often RSS is read from /proc to enforce `limits.memoryMb`. */
+/** How often RSS is read from /proc to enforce `limits.memoryMb` while a process serves nothing. */
 export const MEMORY_POLL_MS = 1_000;
+/**
+ * The same while it has requests in flight: an allocator can add ~1 GB/s, so 25 ms keeps the
+ * overshoot past `memoryMb` to tens of MB. A read of /proc for one process tree costs ~50 µs.
+ */
+export const MEMORY_POLL_MS_BUSY = 25;
+/**
+ * After a request of a process timed out, its CPU use is measured over this window; JavaScript
+ * that keeps spinning after its caller got a 504 would otherwise burn a core until the idle stop.
+ */
+export const CPU_RUNAWAY_WINDOW_MS = 2_000;
+/** Share of one core used over that window that counts as still spinning: the process is then killed. */
+export const CPU_RUNAWAY_SHARE_MIN = 0.8;
 /** How often idle processes are looked for. */
 export const IDLE_SWEEP_MS = 1_000;
 /** Requests may wait this long for a free slot under `limits.concurrency` before a 503. */

@@ -8,9 +8,10 @@ import { AppProcess, type Isolation } from './app-process.js';
 import type { AppLogs } from './app-logs.js';
 import { ConcurrencyGate } from '../support/concurrency-gate.js';
 import {
-  CRASH_WINDOW_MS, IDLE_SWEEP_MS, MEMORY_POLL_MS, QUEUE_LENGTH_FACTOR, QUEUE_WAIT_MS_MAX,
-  DRAIN_MS_MAX, RESTART_BACKOFF_MS_MAX, RESTART_BACKOFF_MS_MIN, UNIX_SOCKET_PATH_CHARS_MAX,
+  CPU_RUNAWAY_SHARE_MIN, CPU_RUNAWAY_WINDOW_MS, CRASH_WINDOW_MS, IDLE_SWEEP_MS, MEMORY_POLL_MS, MEMORY_POLL_MS_BUSY,
+  QUEUE_LENGTH_FACTOR, QUEUE_WAIT_MS_MAX, DRAIN_MS_MAX, RESTART_BACKOFF_MS_MAX, RESTART_BACKOFF_MS_MIN, UNIX_SOCKET_PATH_CHARS_MAX,
 } from './limits.js';
+import { treeCpuMs } from './proc-tree.js';
 import { workerdConfig } from './workerd-config.js';
 
 export interface Deployment {
@@ -52,6 +53,8 @@ export interface AppStatus {
 export interface AppLease {
   readonly pool: Pool;
   readonly release: () => void;
+  /** The request got no answer in time: the process is watched, and killed if it keeps burning CPU. */
+  readonly timedOut: () => void;
 }
 
 export type DispatchErrorCode = 'app.not_found' | 'app.overloaded' | 'app.unavailable';
@@ -80,6 +83,8 @@ interface Runtime {
   consecutiveCrashes: number;
   restarts: number;
   nextStartAt: number;
+  /** Set when a request timed out: the process's CPU time then, to tell a runaway from a slow wait. */
+  cpuWatch: { readonly process: AppProcess; readonly since: number; readonly cpuMs: number } | null;
 }
 
 /**
@@ -134,7 +139,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       gate: new ConcurrencyGate(concurrency, concurrency * QUEUE_LENGTH_FACTOR, QUEUE_WAIT_MS_MAX),
       pool: new Pool('http://app', { socketPath: paths.app, connections: concurrency, headersTimeout: 0, bodyTimeout: 0 }),
       process: null, starting: null, state: 'stopped',
-      lastActivity: deps.now(), startedAt: 0, consecutiveCrashes: 0, restarts: 0, nextStartAt: 0,
+      lastActivity: deps.now(), startedAt: 0, consecutiveCrashes: 0, restarts: 0, nextStartAt: 0, cpuWatch: null,
     });
   }
 
@@ -227,7 +232,11 @@ export function createSupervisor(deps: SupervisorDeps) {
       return fail('app.unavailable', `${appId} could not be started: ${(error as Error).message}`);
     }
     runtime.lastActivity = deps.now();
-    return ok({ pool: runtime.pool, release: () => { runtime.lastActivity = deps.now(); release(); } });
+    return ok({
+      pool: runtime.pool,
+      release: () => { runtime.lastActivity = deps.now(); release(); },
+      timedOut: () => watchCpu(runtime),
+    });
   }
 
   /**
@@ -253,6 +262,7 @@ export function createSupervisor(deps: SupervisorDeps) {
       }
       return ok({ status: response.statusCode, body: parsed });
     } catch (error) {
+      if (signal.aborted) lease.value.timedOut();
       return signal.aborted
         ? fail('app.timeout', `${appId} did not answer ${path} within ${timeoutMs} ms`)
         : fail('app.bad_gateway', `${appId} failed to answer ${path}: ${(error as Error).message}`);
@@ -296,16 +306,48 @@ export function createSupervisor(deps: SupervisorDeps) {
       }
     }
   }, Math.min(IDLE_SWEEP_MS, deps.idleStopMs));
-  const memoryTimer = setInterval(() => {
-    for (const runtime of runtimes.values()) {
-      const limitBytes = runtime.deployment.manifest.limits.memoryMb * 1024 * 1024;
-      const rss = runtime.process?.rssBytes() ?? 0;
-      if (runtime.state === 'running' && rss > limitBytes) {
-        event(runtime.deployment.appId, `runtime.memory_exceeded rss=${rss} limit=${limitBytes}; killed`);
-        runtime.process?.kill();
-      }
+  function watchCpu(runtime: Runtime): void {
+    const process = runtime.process;
+    if (!process?.pid || runtime.cpuWatch?.process === process) return;
+    runtime.cpuWatch = { process, since: deps.now(), cpuMs: treeCpuMs(process.pid) };
+  }
+
+  /** Kills a process that kept one core busy for the window after one of its requests timed out. */
+  function checkCpu(runtime: Runtime): void {
+    const watch = runtime.cpuWatch;
+    if (!watch) return;
+    const elapsedMs = deps.now() - watch.since;
+    if (watch.process !== runtime.process || !watch.process.pid) {
+      runtime.cpuWatch = null;
+      return;
     }
-  }, MEMORY_POLL_MS);
+    if (elapsedMs < CPU_RUNAWAY_WINDOW_MS) return;
+    runtime.cpuWatch = null;
+    const usedMs = treeCpuMs(watch.process.pid) - watch.cpuMs;
+    if (usedMs < elapsedMs * CPU_RUNAWAY_SHARE_MIN) return;
+    event(runtime.deployment.appId, `runtime.cpu_runaway: used ${Math.round(usedMs)} ms of CPU in the ${elapsedMs} ms after a request timed out; killed, restarts on the next request`);
+    watch.process.kill();
+  }
+
+  function checkMemory(runtime: Runtime): void {
+    const limitBytes = runtime.deployment.manifest.limits.memoryMb * 1024 * 1024;
+    const rss = runtime.process?.rssBytes() ?? 0;
+    if (runtime.state === 'running' && rss > limitBytes) {
+      event(runtime.deployment.appId, `runtime.memory_exceeded rss=${rss} limit=${limitBytes}; killed`);
+      runtime.process?.kill();
+    }
+  }
+
+  // Busy processes are read every MEMORY_POLL_MS_BUSY, idle ones every MEMORY_POLL_MS.
+  let pollTick = 0;
+  const idlePollEvery = Math.max(1, Math.round(MEMORY_POLL_MS / MEMORY_POLL_MS_BUSY));
+  const memoryTimer = setInterval(() => {
+    const everyone = ++pollTick % idlePollEvery === 0;
+    for (const runtime of runtimes.values()) {
+      if (everyone || runtime.gate.inFlight > 0) checkMemory(runtime);
+      checkCpu(runtime);
+    }
+  }, MEMORY_POLL_MS_BUSY);
   idleTimer.unref();
   memoryTimer.unref();
 
