@@ -72,7 +72,8 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   const keyring = openKeyring(db, { file: join(config.dataDir, 'root.key'), env: env.PLINTH_ROOT_KEY }, now);
   const secrets = createSecretsService(db, keyring, now);
   const keys = createKeysService(db, keyring, now);
-  const sql = createSqlService({ sqlDirOf: (appId) => join(appPaths(config.dataDir, appId).data, 'sql'), now, event: (appId, text) => logs.append(appId, 'platform', text) });
+  const isolation = detectIsolation(config.isolation);
+  const sql = createSqlService({ sqlDirOf: (appId) => join(appPaths(config.dataDir, appId).data, 'sql'), isolation, now, event: (appId, text) => logs.append(appId, 'platform', text) });
   const sockets = createSocketsService({
     callApp: (appId, path, body, timeoutMs) => supervisor.call(appId, path, body, timeoutMs),
     socketsMax: (appId) => supervisor.deployment(appId)?.manifest.limits.sockets ?? 0,
@@ -98,7 +99,6 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
     allowPrivate: config.egressAllowPrivate, platformPorts, outboundOf: (appId) => supervisor.deployment(appId)?.manifest.outbound,
     timeoutMs: config.egressTimeoutMs, responseBytesMax: config.egressResponseBytesMax,
   });
-  const isolation = detectIsolation(config.isolation);
   const supervisor = createSupervisor({
     runRoot: join(config.dataDir, 'run'), isolation, workerdBinary: workerd.default, idleStopMs: config.idleStopMs, logs, now,
     platformHandler: (appId, req, res, slot) => void platformApi(appId, req, res, slot),
