@@ -19,6 +19,9 @@ export interface Flags {
   rotate?: boolean | undefined; 's3-port'?: string | undefined;
 }
 
+/** Group and others get no bits on anything `serve` or `dev` creates under the data folder (app data, inline objects, keys, logs). */
+const DAEMON_UMASK = 0o077;
+
 const USAGE = `usage: plinth <command> [options]
   serve [--port N] [--data DIR] [--base-url URL] [--s3-port N]   run the daemon
   dev <dir> [--port N] [--data DIR]                run a daemon with that app; rebuild and reload on save
@@ -129,6 +132,10 @@ export async function runCommand(args: string[], flags: Flags): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  // Whatever the shell's umask, what the daemon creates is its own: files 0600, folders 0700, and
+  // sockets no one else can connect to. One setting covers every writer, SQLite's -wal and -shm
+  // files included, where a mode per call site would miss the next new file.
+  if (command === 'serve' || command === 'dev') process.umask(DAEMON_UMASK);
   if (command === 'serve') return serve(flags);
   if (command === 'dev') return stopOnSignals(await dev(need(rest[0], 'app folder'), flags));
   if (command === 'build') {

@@ -72,8 +72,9 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   const keyring = openKeyring(db, { file: join(config.dataDir, 'root.key'), env: env.PLINTH_ROOT_KEY }, now);
   const secrets = createSecretsService(db, keyring, now);
   const keys = createKeysService(db, keyring, now);
+  const isolation = detectIsolation(config.isolation);
   const sql = createSqlService({
-    sqlDirOf: (appId) => join(appPaths(config.dataDir, appId).data, 'sql'), now, event: (appId, text) => logs.append(appId, 'platform', text),
+    sqlDirOf: (appId) => join(appPaths(config.dataDir, appId).data, 'sql'), isolation, now, event: (appId, text) => logs.append(appId, 'platform', text),
     storageBytesMax: config.appStorageBytesMax, objectBytes: (appId) => objects.storedBytes(appId),
   });
   const sockets = createSocketsService({
@@ -102,7 +103,6 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
     allowPrivate: config.egressAllowPrivate, platformPorts, outboundOf: (appId) => supervisor.deployment(appId)?.manifest.outbound,
     timeoutMs: config.egressTimeoutMs, responseBytesMax: config.egressResponseBytesMax,
   });
-  const isolation = detectIsolation(config.isolation);
   const supervisor = createSupervisor({
     runRoot: join(config.dataDir, 'run'), isolation, workerdBinary: workerd.default, idleStopMs: config.idleStopMs, logs, now,
     platformHandler: platformApi,

@@ -235,7 +235,9 @@ test('writeUnpacked writes every file into a fresh folder', async () => {
     await writeUnpacked(result.value, dir);
     assert.equal(await readFile(path.join(dir, 'assets/css/site.css'), 'utf8'), 'body{}');
     assert.deepEqual(await readFile(path.join(dir, 'worker.js')), WORKER);
-    assert.equal((await stat(path.join(dir, 'worker.js'))).mode & 0o777 & ~0o022, 0o644 & ~0o022);
+    assert.equal((await stat(path.join(dir, 'worker.js'))).mode & 0o777, 0o600);
+    assert.equal((await stat(path.join(dir, 'assets/css'))).mode & 0o777, 0o700);
+    assert.equal((await stat(dir)).mode & 0o777, 0o700);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

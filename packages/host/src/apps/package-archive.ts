@@ -367,22 +367,24 @@ function verifySignature(files: ReadonlyMap<string, Uint8Array>, signatureBytes:
 
 /**
  * Writes a package's files under `dir`, which must not exist yet (so nothing already there, such as
- * a planted symlink, is followed). Files get 0644, folders 0755. On any failure the partly written
+ * a planted symlink, is followed). Files get 0600, folders 0700: like everything under the data
+ * folder, an app's code is the daemon's alone (the sandbox maps the daemon's uid, so workerd still
+ * reads it). On any failure the partly written
  * `dir` is removed and the error is thrown: the paths were validated by readArchive, so a path
  * escaping `dir` here is a bug, and an existing `dir` (EEXIST) or a full disk is the caller's to handle.
  */
 export async function writeUnpacked(pkg: Pick<UnpackedPackage, 'files'>, dir: string): Promise<void> {
   const root = path.resolve(dir);
-  await mkdir(path.dirname(root), { recursive: true });
-  await mkdir(root, { mode: 0o755 });
+  await mkdir(path.dirname(root), { recursive: true, mode: 0o700 });
+  await mkdir(root, { mode: 0o700 });
   try {
     for (const [p, bytes] of pkg.files) {
       assert.equal(relativePathProblem(p), null, `writeUnpacked given unsafe path ${JSON.stringify(p)}`);
       const target = path.resolve(root, p);
       assert.ok(target.startsWith(root + path.sep), `${JSON.stringify(p)} resolves outside ${root}`);
-      await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
+      await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
       // wx: never follow or overwrite something already at the target.
-      await writeFile(target, bytes, { mode: 0o644, flag: 'wx' });
+      await writeFile(target, bytes, { mode: 0o600, flag: 'wx' });
     }
   } catch (error) {
     await rm(root, { recursive: true, force: true });

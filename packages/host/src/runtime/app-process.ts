@@ -1,11 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawnSandboxed, type Isolation, type SandboxMounts } from './sandbox.js';
 import { START_MS_MAX, START_POLL_MS, STOP_GRACE_MS, LOG_LINE_CHARS_MAX } from './limits.js';
 
-export type Isolation = 'bwrap' | 'none';
+export { detectIsolation, type Isolation } from './sandbox.js';
 
 export interface AppProcessSpec {
   readonly workerdBinary: string;
@@ -21,24 +22,16 @@ export interface AppProcessSpec {
 }
 
 /**
- * Paths visible inside the sandbox: system libraries and CA certificates
- * read-only (workerd refuses to start without CA certificates), the binary, the
- * app's own files read-only, and its socket folder. No network namespace, so
- * the sockets are the only way out.
+ * What workerd sees inside the sandbox besides system libraries: CA certificates (workerd
+ * refuses to start without them), its binary, the app's own files read-only, and its socket
+ * folder. No network namespace of the host, so the sockets are the only way out.
  */
-function bwrapArgs(spec: AppProcessSpec, workerdArgs: string[]): string[] {
-  return [
-    '--unshare-all', '--die-with-parent', '--new-session',
-    '--ro-bind', '/usr', '/usr',
-    '--ro-bind-try', '/lib', '/lib',
-    '--ro-bind-try', '/lib64', '/lib64',
-    '--ro-bind-try', '/etc/ssl', '/etc/ssl',
-    '--ro-bind', spec.workerdBinary, spec.workerdBinary,
-    '--ro-bind', spec.versionDir, spec.versionDir,
-    '--bind', spec.runDir, spec.runDir,
-    '--proc', '/proc', '--dev', '/dev',
-    spec.workerdBinary, ...workerdArgs,
-  ];
+function sandboxMounts(spec: AppProcessSpec): SandboxMounts {
+  return {
+    readOnly: [spec.workerdBinary, spec.versionDir],
+    readOnlyIfPresent: ['/etc/ssl'],
+    writable: [spec.runDir],
+  };
 }
 
 /** One workerd process serving one app version. */
@@ -56,10 +49,10 @@ export class AppProcess {
   async start(): Promise<void> {
     rmSync(this.spec.appSocket, { force: true });
     const workerdArgs = ['serve', `${this.spec.versionDir}/workerd.capnp`, '--experimental'];
-    const [command, args] = this.spec.isolation === 'bwrap'
-      ? ['bwrap', bwrapArgs(this.spec, workerdArgs)]
-      : [this.spec.workerdBinary, workerdArgs];
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin' } });
+    const env = { PATH: '/usr/bin:/bin' };
+    const child = this.spec.isolation === 'bwrap'
+      ? spawnSandboxed([this.spec.workerdBinary, ...workerdArgs], { mounts: sandboxMounts(this.spec), stdio: ['ignore', 'pipe', 'pipe'], env })
+      : spawn(this.spec.workerdBinary, workerdArgs, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child = child;
     this.pipeLines(child, 'stdout');
     this.pipeLines(child, 'stderr');
@@ -141,21 +134,4 @@ function treeRssBytes(pid: number): number {
     }
   }
   return total;
-}
-
-/** `auto` isolation: use bubblewrap when it can actually create namespaces here. */
-export function detectIsolation(requested: 'auto' | 'bwrap' | 'none'): Isolation {
-  if (requested === 'none') return 'none';
-  const works = bwrapWorks();
-  if (requested === 'bwrap' && !works) throw new Error('PLINTH_ISOLATION=bwrap, but bwrap cannot create namespaces on this machine (is the bubblewrap package installed?)');
-  return works ? 'bwrap' : 'none';
-}
-
-function bwrapWorks(): boolean {
-  try {
-    const { status } = spawnSync('bwrap', ['--unshare-all', '--die-with-parent', '--ro-bind', '/', '/', '/bin/true'], { stdio: 'ignore', timeout: 5000 });
-    return status === 0;
-  } catch {
-    return false;
-  }
 }

@@ -42,3 +42,12 @@ export const UNIX_SOCKET_PATH_CHARS_MAX = 107;
 export const DRAIN_MS_MAX = 30_000;
 /** compatibilityDate given to every app's workerd; bump it deliberately, it changes runtime behaviour. */
 export const WORKERD_COMPATIBILITY_DATE = '2025-09-01';
+/**
+ * The uid and gid a sandboxed process has inside its user namespace: not 0, so nothing inside
+ * believes it is root, and not 65534, the kernel's overflow id that files of unmapped owners show.
+ * Outside the namespace it is still the daemon's own uid (bwrap maps only that one).
+ */
+export const SANDBOX_UID = 10001;
+export const SANDBOX_GID = 10001;
+/** The probe that checks bwrap can build the sandbox here takes ~10 ms; 5 s means it hangs. */
+export const SANDBOX_PROBE_MS_MAX = 5_000;

@@ -3,6 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { TEST_APPS, installApp, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
 import { eventually } from '../testing/eventually.js';
+import { descendants, processView } from '../testing/process-tree.js';
+import { SANDBOX_UID } from './limits.js';
+import { detectIsolation } from './sandbox.js';
 
 interface AppView { runtime: { state: string; pid: number | null; restarts: number; inFlight: number } }
 interface LogLine { stream: string; text: string }
@@ -80,6 +83,22 @@ describe('workerd supervisor', () => {
     const text = daemon.cli(['logs', 'echo']);
     assert.match(text.stdout, new RegExp(`stdout log line ${marker}`));
     assert.equal(daemon.cli(['logs', 'nosuchapp']).status, 1);
+  });
+
+  test('under bwrap, workerd has no capabilities, a non-root uid in its own user namespace, and a seccomp filter', { skip: (process.env.PLINTH_ISOLATION === 'none' && 'the daemon runs with PLINTH_ISOLATION=none') || (detectIsolation('auto') === 'none' && 'bwrap cannot build the sandbox on this machine') }, async () => {
+    assert.equal((await daemon.fetch(daemon.appUrl('echo', '/public/a'))).status, 200);
+    const { runtime } = await appView(daemon, 'echo');
+    assert.ok(runtime.pid);
+    const workerd = descendants(runtime.pid).filter((p) => p.name === 'workerd');
+    assert.equal(workerd.length, 1, 'one workerd process below bwrap');
+    const { status, uidMap, userNamespace } = workerd[0]!;
+    assert.deepEqual(
+      [status.CapEff, status.CapPrm, status.CapBnd, status.CapAmb, status.NoNewPrivs, status.Seccomp],
+      ['0000000000000000', '0000000000000000', '0000000000000000', '0000000000000000', '1', '2'],
+    );
+    // Inside its namespace workerd is SANDBOX_UID; only the daemon's own uid is mapped, to it.
+    assert.deepEqual(uidMap, [[SANDBOX_UID, process.getuid!(), 1]]);
+    assert.notEqual(userNamespace, processView(process.pid).userNamespace);
   });
 
   test('a process whose memory passes limits.memoryMb is stopped', async () => {

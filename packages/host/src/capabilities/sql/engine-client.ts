@@ -9,7 +9,10 @@
  * requests still queued were never sent and go to the next process unharmed.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnSandboxed, type Isolation, type SandboxMounts } from '../../runtime/sandbox.js';
 import { fail, type Result } from '../../support/result.js';
 import type { EngineAnswer, EngineRequest } from './engine.js';
 import type { EngineMessage, EngineReply } from './engine-process.js';
@@ -31,6 +34,8 @@ interface Pending {
 export interface EngineClientDeps {
   readonly appId: string;
   readonly sqlDir: string;
+  /** `bwrap`: the process runs in the same sandbox as the app's workerd, seeing only `sqlDir` of the data. */
+  readonly isolation: Isolation;
   readonly now: () => number;
   /** The process died with these transactions open; SQLite rolled them back. */
   readonly onTransactionsLost: (ids: string[]) => void;
@@ -40,6 +45,32 @@ export interface EngineClientDeps {
 }
 
 const ENGINE_PROCESS = fileURLToPath(new URL('./engine-process.js', import.meta.url));
+/** The host package (dist/capabilities/sql is three levels down): the engine's own code. */
+const HOST_PACKAGE_DIR = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Every node_modules folder node would search from the host package up: where better-sqlite3 and its dependencies are. */
+function nodeModulesDirs(from: string): string[] {
+  const dirs: string[] = [];
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules');
+    if (existsSync(candidate)) dirs.push(candidate);
+    if (dirname(dir) === dir) return dirs;
+  }
+}
+
+/**
+ * What the SQL process sees inside the sandbox: read-only, node and the code it runs (this
+ * package and the node_modules folders it resolves from, which hold better-sqlite3's native
+ * module); read-write, the app's sql folder and nothing else of the data folder. The time zone
+ * file is there so SQLite's 'localtime' means what it means on the host.
+ */
+function engineMounts(sqlDir: string): SandboxMounts {
+  return {
+    readOnly: [realpathSync(process.execPath), HOST_PACKAGE_DIR, ...nodeModulesDirs(HOST_PACKAGE_DIR)],
+    readOnlyIfPresent: ['/etc/localtime'],
+    writable: [sqlDir],
+  };
+}
 /** Long jobs run in the process's worker threads, so they do not hold the one-at-a-time slot. */
 const isBackground = (request: EngineRequest) => request.op === 'snapshot' || request.op === 'validate';
 
@@ -90,13 +121,14 @@ export class EngineClient {
   }
 
   private spawn(): ChildProcess {
-    const child = fork(ENGINE_PROCESS, [this.deps.sqlDir], {
-      serialization: 'advanced',
-      execArgv: [`--max-old-space-size=${SQL_PROCESS_HEAP_MB_MAX}`],
-      // SQLite's temporary files (big sorts, VACUUM) stay inside the app's folder.
-      env: { SQLITE_TMPDIR: tmpDir(this.deps.sqlDir) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const heap = `--max-old-space-size=${SQL_PROCESS_HEAP_MB_MAX}`;
+    // SQLite's temporary files (big sorts, VACUUM) stay inside the app's folder.
+    const env = { SQLITE_TMPDIR: tmpDir(this.deps.sqlDir) };
+    const child = this.deps.isolation === 'bwrap'
+      ? spawnSandboxed([process.execPath, heap, ENGINE_PROCESS, this.deps.sqlDir], {
+        mounts: engineMounts(this.deps.sqlDir), stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env, serialization: 'advanced',
+      })
+      : fork(ENGINE_PROCESS, [this.deps.sqlDir], { serialization: 'advanced', execArgv: [heap], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.on('message', (reply: EngineReply) => this.onReply(reply));
     child.once('exit', (code, signal) => this.onExit(child, code, signal));
     // A failed send or kill; the 'exit' that follows fails what was in flight.

@@ -3,13 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { detectIsolation } from '../../runtime/sandbox.js';
 import { SQL_DATABASES_PER_APP_MAX, SQL_TRANSFER_CHUNK_BYTES_MAX } from './limits.js';
 import { createSqlService } from './service.js';
 
 describe('sql service: caps, storage accounting, transfers', () => {
   const root = mkdtempSync(join(tmpdir(), 'plinth-sql-service-'));
   const events: string[] = [];
-  const service = createSqlService({ sqlDirOf: (appId) => join(root, appId, 'sql'), now: Date.now, event: (appId, text) => events.push(`${appId}: ${text}`), storageBytesMax: 1024 ** 4, objectBytes: () => 0 });
+  const service = createSqlService({ sqlDirOf: (appId) => join(root, appId, 'sql'), isolation: detectIsolation('auto'), now: Date.now, event: (appId, text) => events.push(`${appId}: ${text}`), storageBytesMax: 1024 ** 4, objectBytes: () => 0 });
   after(async () => {
     await service.stop();
     rmSync(root, { recursive: true, force: true });

@@ -1,7 +1,8 @@
-import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail, ok, type Result } from '../../support/result.js';
 import type { QueryResult } from './connection.js';
+import type { Isolation } from '../../runtime/sandbox.js';
 import { EngineClient, type SqlAnswer } from './engine-client.js';
 import type { EngineRequest, StorageBudget, WireStatement } from './engine.js';
 import type { SqlErrorCode } from './errors.js';
@@ -9,13 +10,15 @@ import {
   SQL_APP_BYTES_MAX, SQL_DATABASES_PER_APP_MAX, SQL_LOCK_WAIT_MS_MAX, SQL_MANAGEMENT_MS_MAX, SQL_SNAPSHOT_MS_MAX,
   SQL_STATEMENT_MS_MAX, SQL_TRANSACTION_MS_DEFAULT,
 } from './limits.js';
-import { checkName, databaseFile, databaseInfo, ensureDirs, folderBytes, listDatabases, transfersDir, type DatabaseInfo } from './store.js';
+import { checkName, databaseFile, databaseInfo, ensureDirs, folderBytes, listDatabases, tmpDir, transfersDir, type DatabaseInfo } from './store.js';
 import { createTransactions, type Lease } from './transactions.js';
 import { createTransfers, type ExportChunk } from './transfers.js';
 
 export interface SqlServiceDeps {
   /** The app's `sql` folder: `<data>/apps/<id>/data/sql`. */
   readonly sqlDirOf: (appId: string) => string;
+  /** How each app's SQL process is isolated: the same as its workerd process. */
+  readonly isolation: Isolation;
   readonly now: () => number;
   /** A line in the app's platform log (timeouts, rollbacks). */
   readonly event: (appId: string, text: string) => void;
@@ -64,7 +67,7 @@ export function createSqlService(deps: SqlServiceDeps) {
       const sqlDir = deps.sqlDirOf(appId);
       ensureDirs(sqlDir);
       client = new EngineClient({
-        appId, sqlDir, now: deps.now,
+        appId, sqlDir, isolation: deps.isolation, now: deps.now,
         onTransactionsLost: (ids) => transactions.lost(ids),
         event: (text) => deps.event(appId, text),
         onSqlBytes: (bytes) => reportedBytes.set(appId, bytes),
@@ -213,10 +216,17 @@ export function createSqlService(deps: SqlServiceDeps) {
     /** Consistent copies of every database of the app into `dir`, for the update gate. */
     async snapshotAll(appId: string, dir: string): Promise<SqlResult<{ databases: string[] }>> {
       mkdirSync(dir, { recursive: true });
-      const names = listDatabases(deps.sqlDirOf(appId)).map((d) => d.name);
+      const sqlDir = deps.sqlDirOf(appId);
+      ensureDirs(sqlDir);
+      const names = listDatabases(sqlDir).map((d) => d.name);
       for (const name of names) {
-        const made = await call(appId, { op: 'snapshot', db: name, file: join(dir, `${name}.sqlite`) }, SQL_SNAPSHOT_MS_MAX);
+        // Made in the app's sql folder, the only one its sandboxed SQL process may write, then moved (the same file system).
+        // VACUUM INTO refuses an existing file, so one left by a snapshot that died half-way goes first.
+        const staged = join(tmpDir(sqlDir), `snapshot-${name}.sqlite`);
+        rmSync(staged, { force: true });
+        const made = await call(appId, { op: 'snapshot', db: name, file: staged }, SQL_SNAPSHOT_MS_MAX);
         if (!made.ok) return made;
+        renameSync(staged, join(dir, `${name}.sqlite`));
       }
       // Written last: a snapshot folder without it is incomplete and is never restored.
       writeFileSync(join(dir, 'databases.json'), JSON.stringify(names));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -7,33 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { appPaths } from '../../apps/installer.js';
 import { startTestDaemon, type TestDaemon } from '../../testing/daemon-harness.js';
+import { descendants } from '../../testing/process-tree.js';
 import { installSqlApp, sqlApp, sqlOk } from '../../testing/sql-app.js';
-
-/** Descendants of `pid` whose command line mentions `marker` (only processes this test started). */
-function descendants(pid: number, marker: string): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-    try {
-      const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // exited while we looked
-    }
-  }
-  const found: number[] = [];
-  const walk = (parent: number) => {
-    for (const child of children.get(parent) ?? []) {
-      try {
-        if (readFileSync(`/proc/${child}/cmdline`, 'utf8').includes(marker)) found.push(child);
-      } catch {
-        // exited
-      }
-      walk(child);
-    }
-  };
-  walk(pid);
-  return found;
-}
 
 describe('sql: crash safety', () => {
   const work = mkdtempSync(join(tmpdir(), 'plinth-sql-crash-'));
@@ -68,9 +43,10 @@ describe('sql: crash safety', () => {
     };
     const writers = [0, 1, 2, 3].map(writer);
     await sleep(1500);
-    const engines = descendants(daemon.process.pid!, 'engine-process');
+    // The node process itself, not bubblewrap's processes around it (isolation bwrap).
+    const engines = descendants(daemon.process.pid!).filter((p) => p.name === 'node' && p.cmdline.some((a) => a.endsWith('engine-process.js')));
     assert.equal(engines.length, 1, 'one SQL process for the one app');
-    for (const pid of engines) process.kill(pid, 'SIGKILL');
+    for (const { pid } of engines) process.kill(pid, 'SIGKILL');
     daemon.process.kill('SIGKILL');
     stop = true;
     await Promise.all(writers);

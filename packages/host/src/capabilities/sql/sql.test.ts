@@ -7,7 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { appPaths } from '../../apps/installer.js';
 import { startTestDaemon, type TestDaemon } from '../../testing/daemon-harness.js';
+import { descendants, processView } from '../../testing/process-tree.js';
 import { installSqlApp, sqlApp, sqlErr, sqlOk } from '../../testing/sql-app.js';
+import { SANDBOX_UID } from '../../runtime/limits.js';
+import { detectIsolation } from '../../runtime/sandbox.js';
 
 type Row = Record<string, unknown>;
 interface D1Result { success: boolean; meta: Record<string, unknown>; results: Row[] }
@@ -214,6 +217,28 @@ describe('sql: D1-compatible databases through the real daemon and workerd', () 
     const stolenEnd = await raw('beta', { method: 'POST', path: `/v1/sql/main/transactions/${id}/commit` });
     assert.equal(stolenEnd.status, 404);
     assert.equal((await raw('alpha', { method: 'POST', path: `/v1/sql/main/transactions/${id}/rollback` })).status, 200);
+  });
+
+  test('under bwrap, an app\'s SQL process has no capabilities, runs under seccomp, and sees only its own sql folder of the data', { skip: (process.env.PLINTH_ISOLATION === 'none' && 'the daemon runs with PLINTH_ISOLATION=none') || (detectIsolation('auto') === 'none' && 'bwrap cannot build the sandbox on this machine') }, async () => {
+    await sqlOk(daemon, 'beta', '/create', { name: 'seen' });
+    await d1('alpha', { db: 'main', op: 'all', sql: 'SELECT 1' });
+    const engines = descendants(daemon.process.pid!).filter((p) => p.name === 'node' && p.cmdline.some((a) => a.endsWith('engine-process.js')));
+    const alpha = engines.filter((p) => p.cmdline.at(-1) === sqlDir('alpha'));
+    assert.equal(alpha.length, 1, `one SQL process for alpha (found ${engines.map((p) => p.cmdline.at(-1)).join(', ')})`);
+    const { pid, status, uidMap, userNamespace } = alpha[0]!;
+    assert.deepEqual(
+      [status.CapEff, status.CapPrm, status.CapBnd, status.NoNewPrivs, status.Seccomp],
+      ['0000000000000000', '0000000000000000', '0000000000000000', '1', '2'],
+    );
+    assert.deepEqual(uidMap, [[SANDBOX_UID, process.getuid!(), 1]]);
+    assert.notEqual(userNamespace, processView(process.pid).userNamespace);
+    // Its mount namespace, seen through /proc/<pid>/root: its own folder, and nothing else of the data.
+    const inside = (path: string) => existsSync(join(`/proc/${pid}/root`, path));
+    assert.equal(inside(join(sqlDir('alpha'), 'main.sqlite')), true);
+    assert.equal(existsSync(sqlDir('beta')), true);
+    for (const hidden of [sqlDir('beta'), appPaths(daemon.dataDir, 'beta').root, join(daemon.dataDir, 'control.db'), join(daemon.dataDir, 'root.key'), appPaths(daemon.dataDir, 'alpha').versions]) {
+      assert.equal(inside(hidden), false, `${hidden} is visible to alpha's SQL process`);
+    }
   });
 
   test('an app process that dies with a transaction open has it rolled back at once, not at its lease end', async () => {
