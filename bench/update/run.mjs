@@ -10,7 +10,8 @@
 //    v2's POST /after-update — one ALTER TABLE ADD COLUMN — and switches). Meanwhile a load loop
 //    does GET / one request at a time, each on a new loopback connection (at most
 //    --max-requests, or until the CLI exits), and a poller reads the update's state every
-//    25 ms to time its phases.
+//    25 ms to time its phases; --sql-clients more loops (default 24) each GET /row, which runs one
+//    SQL query, so the old version's SQL calls are held by the gate and must go at the switch.
 //    Reports the CLI's wall time, the update's `durationMs`, the longest request and the errors;
 // 3. the same, v2 → v3, with --sockets WebSockets opened beforehand (the `ws` client, 16
 //    handshakes at a time) and held across the update; afterwards each socket sends a message
@@ -22,7 +23,7 @@
 // No peer: no other self-hosted platform offers a gated update, so the figures are absolute.
 //
 //   npm run build && node bench/update/run.mjs [--fill-mb 100] [--request-kb 512] [--sockets 1000]
-//     [--max-requests 20000] [--cpu-prof] [--json FILE]
+//     [--max-requests 20000] [--sql-clients 24] [--cpu-prof] [--json FILE]
 //
 // --cpu-prof profiles the daemon (the inspector's sampling profiler, loaded through
 // NODE_OPTIONS=--import) and prints its hot spots and longest busy stretches; the profile is kept.
@@ -65,6 +66,7 @@ try {
       'request-kb': { type: 'string', default: '512' },
       sockets: { type: 'string', default: '1000' },
       'max-requests': { type: 'string', default: '20000' },
+      'sql-clients': { type: 'string', default: '24' },
       'cpu-prof': { type: 'boolean', default: false },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -88,6 +90,7 @@ const FILL_MB = int('fill-mb', 1, 900);
 const REQUEST_KB = int('request-kb', 8, 1024);
 const SOCKETS = int('sockets', 0, 10_000);
 const MAX_REQUESTS = int('max-requests', 100, 1_000_000);
+const SQL_CLIENTS = int('sql-clients', 0, 30); // below the app's concurrency of 32, so no request waits on the app's own gate
 const FILL_REQUESTS = Math.ceil((FILL_MB * 1024) / REQUEST_KB);
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
@@ -248,6 +251,11 @@ export default defineApp({
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === '/') return new Response('v' + VERSION);
+    if (url.pathname === '/row') {
+      const db = await plinth(env).jobs.database();
+      const row = await db.prepare('SELECT id FROM blobs ORDER BY id LIMIT 1').first();
+      return new Response('v' + VERSION + ' ' + (row?.id ?? 'none'));
+    }
     if (url.pathname === '/setup') {
       const db = await plinth(env).jobs.database();
       await db.batch([db.prepare('CREATE TABLE IF NOT EXISTS blobs (id INTEGER PRIMARY KEY, body TEXT NOT NULL)'), db.prepare('CREATE TABLE IF NOT EXISTS migrations (version TEXT, at INTEGER)')]);
@@ -360,7 +368,7 @@ const loadAgent = new Agent({
  * GET / one request at a time until `until()` says stop or `max` requests are done.
  * Each sample is [start ms since `t0`, latency ms, body or error].
  */
-async function loadLoop(t0, until, max) {
+async function loadLoop(t0, until, max, path = '/') {
   const samples = [];
   let errors = 0;
   const firstErrors = [];
@@ -368,7 +376,7 @@ async function loadLoop(t0, until, max) {
     const begun = performance.now();
     let outcome;
     try {
-      const res = await undiciFetch(appUrl('/'), { dispatcher: loadAgent, redirect: 'manual', signal: AbortSignal.timeout(30_000) });
+      const res = await undiciFetch(appUrl(path), { dispatcher: loadAgent, redirect: 'manual', signal: AbortSignal.timeout(30_000) });
       const body = await res.text();
       outcome = res.status === 200 && /^v\d/.test(body) ? body : `${res.status} ${body.slice(0, 200)}`;
       if (outcome !== body) errors++;
@@ -417,12 +425,17 @@ async function measuredUpdate(label, dir, version) {
     }
   })();
   const loop = loadLoop(t0, () => finished, MAX_REQUESTS);
+  // --sql-clients loops that each run one SQL query per request: the old version's calls are held
+  // during the gate and must be released at the switch (issue 13 §3: before, they met the drain).
+  const sqlLoops = Array.from({ length: SQL_CLIENTS }, () => loadLoop(t0, () => finished, MAX_REQUESTS, '/row'));
   await sleep(100); // the loop is running before the update starts
   const runP = cliAsync(['update', APP_ID, dir, '--json']);
   const run = await runP;
   const cliEndMs = performance.now() - t0;
   finished = true;
   const load = await loop;
+  const sqlLoads = await Promise.all(sqlLoops);
+  const sql = { clients: SQL_CLIENTS, ...summarise(sqlLoads.flatMap((l) => l.samples)), errors: sqlLoads.reduce((n, l) => n + l.errors, 0), firstErrors: sqlLoads.flatMap((l) => l.firstErrors).slice(0, 5) };
   await poller;
   const cpu = meter();
   if (run.status !== 0) {
@@ -457,7 +470,7 @@ async function measuredUpdate(label, dir, version) {
   const phases = Object.fromEntries(STATES.filter((s) => seen[s] !== undefined).map((s) => [s, +(seen[s] - cliStartMs).toFixed(0)]));
   return {
     version, snapshotMs, cliMs: run.elapsedMs, cliAnsweredMs: run.answeredMs, durationMs: answer.durationMs, updateId,
-    phasesSeenAtMs: phases, load: { ...stats, errors: load.errors, firstErrors: load.firstErrors, capped: load.samples.length >= MAX_REQUESTS, snapshotToDone: { requests: inDaemon.requests, max: inDaemon.max, p99: inDaemon.p99 }, slowestPhase: phaseAt(stats.slowestAtMs), byPhase },
+    phasesSeenAtMs: phases, sql: { clients: sql.clients, requests: sql.requests, errors: sql.errors, firstErrors: sql.firstErrors, p99: sql.p99, max: sql.max }, load: { ...stats, errors: load.errors, firstErrors: load.firstErrors, capped: load.samples.length >= MAX_REQUESTS, snapshotToDone: { requests: inDaemon.requests, max: inDaemon.max, p99: inDaemon.p99 }, slowestPhase: phaseAt(stats.slowestAtMs), byPhase },
     cpu,
   };
 }
@@ -467,6 +480,7 @@ function printUpdate(r) {
   log(`      states first seen (ms after the CLI started, polled every ${POLL_MS} ms): ${Object.entries(r.phasesSeenAtMs).map(([s, ms]) => `${s} ${ms}`).join(', ')}; the CLI printed its answer at ${r.cliAnsweredMs?.toFixed(0)} and exited at ${r.cliMs.toFixed(0)}`);
   const l = r.load;
   log(`      GET / during the update: ${l.requests} requests, ${l.errors} errors, p50 ${fmtMs(l.p50)}, p99 ${fmtMs(l.p99)}, longest ${fmtMs(l.max)} (started in ${l.slowestPhase} as polled, answered ${l.slowestAnswer})${l.capped ? `  NOTE: stopped at --max-requests ${MAX_REQUESTS} before the update ended` : ''}`);
+  if (r.sql.clients) log(`      GET /row (one SQL query each) from ${r.sql.clients} clients at once: ${r.sql.requests} requests, ${r.sql.errors} errors, p99 ${fmtMs(r.sql.p99)}, longest ${fmtMs(r.sql.max)}${r.sql.firstErrors.length ? `; first errors: ${r.sql.firstErrors.join(' | ')}` : ''}`);
   log(`      of which from the snapshot's start to done: ${l.snapshotToDone.requests} requests, p99 ${fmtMs(l.snapshotToDone.p99)}, longest ${fmtMs(l.snapshotToDone.max)}`);
   log(`      answers: ${Object.entries(l.versions).map(([v, n]) => `${v} × ${n}`).join(', ')}`);
   log(`      longest per phase: ${Object.entries(l.byPhase).map(([p, x]) => `${p} ${fmtMs(x.max)} (${x.requests} req)`).join('; ')}`);
