@@ -4,6 +4,7 @@
 // here (what was started, what to remove) is per bench run.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -274,4 +275,19 @@ export async function runAndExit(main) {
     await cleanup();
   }
   process.exit(failed ? 1 : 0);
+}
+
+/** One GET to 127.0.0.1:`port` on a fresh connection: `{ status, body }` as text; fails past `timeoutMs`. */
+export function loopbackGet(port, path, headers, timeoutMs) {
+  return new Promise((resolveRes, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolveRes({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
 }

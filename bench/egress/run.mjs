@@ -19,12 +19,12 @@
 // Loopback only; every process started here is stopped on the way out, also on failure or Ctrl-C.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { accounted, freePort, gitCommit, log, onCleanup, parseOptionsOrExit, percentile, runAndExit, start, stop, summariseProfile, tempDir, waitQuiet, writeJson } from '../lib.mjs';
+import { accounted, freePort, gitCommit, log, onCleanup, parseOptionsOrExit, percentile, runAndExit, start, stop, summariseProfile, tempDir, waitQuiet, writeJson, loopbackGet } from '../lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'packages/cli/dist/main.js');
@@ -65,17 +65,7 @@ const fmtMs = (ms) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(
 const fmtRate = (n) => Math.round(n).toLocaleString('en-US');
 
 function get(port, path, headers = {}, timeoutMs = REQUEST_TIMEOUT_MS) {
-  return new Promise((resolveRes, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, headers, agent: false, timeout: timeoutMs }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolveRes({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
+  return loopbackGet(port, path, headers, timeoutMs);
 }
 async function waitFor(what, check, handle) {
   const deadline = Date.now() + STEP_TIMEOUT_MS;

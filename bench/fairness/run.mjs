@@ -14,10 +14,9 @@
 //
 // Loopback only; every process started here is stopped on the way out, also on failure or Ctrl-C.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { accounted, gitCommit, log, onCleanup, parseOptionsOrExit, percentile, runAndExit, tempDir, waitQuiet, writeJson } from '../lib.mjs';
+import { accounted, gitCommit, log, loopbackGet, onCleanup, parseOptionsOrExit, percentile, runAndExit, tempDir, waitQuiet, writeJson } from '../lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { startTestDaemon, installApp } = await import(join(ROOT, 'packages/host/dist/testing/daemon-harness.js'));
@@ -74,17 +73,7 @@ export default defineApp({
 }
 
 function get(port, host, path) {
-  return new Promise((resolveRes, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, headers: { host }, agent: false, timeout: REQUEST_TIMEOUT_MS * 10 }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolveRes({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
+  return loopbackGet(port, path, { host }, REQUEST_TIMEOUT_MS);
 }
 
 /** Sequential pings of the victim for `ms`: sorted latencies in ms, and non-200 answers. */

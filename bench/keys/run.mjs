@@ -18,13 +18,12 @@
 import { createCipheriv, createDecipheriv, createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { accounted, freePort, gitCommit, log, parseOptionsOrExit, runAndExit, start, stop, summariseProfile, tempDir, waitQuiet, writeJson } from '../lib.mjs';
+import { accounted, freePort, gitCommit, log, parseOptionsOrExit, runAndExit, start, stop, summariseProfile, tempDir, waitQuiet, writeJson, loopbackGet } from '../lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'packages/cli/dist/main.js');
@@ -54,17 +53,7 @@ const fmtRate = (n) => Math.round(n).toLocaleString('en-US');
 const fmtUs = (ms) => `${(ms * 1000).toFixed(0)} µs`;
 
 function get(port, host, path, timeoutMs = REQUEST_TIMEOUT_MS) {
-  return new Promise((resolveRes, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, headers: { host }, agent: false, timeout: timeoutMs }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolveRes({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
+  return loopbackGet(port, path, { host }, timeoutMs);
 }
 
 async function waitFor(what, check, handle) {

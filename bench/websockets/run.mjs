@@ -23,13 +23,12 @@
 // started here is stopped on the way out, also on failure or Ctrl-C. Runs 2–4 minutes.
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { createServer, connect as netConnect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { adopt, parseOptionsOrExit, runAndExit, stop, tempDir } from '../lib.mjs';
+import { adopt, parseOptionsOrExit, runAndExit, stop, tempDir, loopbackGet } from '../lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const HERE = join(ROOT, 'bench/websockets');
@@ -94,17 +93,7 @@ function freePort() {
 }
 
 function get(port, path, headers = {}, timeoutMs = 5_000) {
-  return new Promise((resolveRes, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, headers, agent: false, timeout: timeoutMs }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolveRes({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
+  return loopbackGet(port, path, headers, timeoutMs);
 }
 
 function tcpOpen(port) {
