@@ -97,6 +97,27 @@ describe('one app cannot take the daemon down', () => {
     });
   }
 
+  test('past its bound on platform calls an app gets 429 platform.too_many_calls with Retry-After, and another app still answers', async () => {
+    // 16 running plus 256 waiting fill the app's slots; the next call is refused at once.
+    const crowd = daemon.fetch(daemon.appUrl('hostile', '/crowd?n=272'), { method: 'POST' });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal((await daemon.fetch(daemon.appUrl('echo', '/public/info'))).status, 200);
+    const answer = await crowd;
+    assert.equal(answer.status, 200);
+    const probe = (await answer.json()) as { status: number; retryAfter: string | null; body: { error: { code: string; message: string } } };
+    assert.deepEqual([probe.status, probe.retryAfter, probe.body.error.code], [429, '1', 'platform.too_many_calls']);
+    assert.match(probe.body.error.message, /hostile has 16 platform calls running and too many waiting/);
+    // The app still holds its stalled calls; once its process dies, every slot it held (queued ones too) comes free.
+    const { pid } = await runtimeOf(daemon, 'hostile');
+    assert.ok(pid);
+    process.kill(pid, 'SIGKILL');
+    const freed = await eventually(async () => {
+      const response = await daemon.fetch(daemon.appUrl('hostile', '/crowd?n=0'), { method: 'POST' });
+      return response.status === 200 ? ((await response.json()) as { status: number }).status : response.status;
+    }, (status) => status === 200);
+    assert.equal(freed, 200);
+  });
+
   test('an update stops the old version while its platform call is stalled: the update ends and the daemon keeps serving', async () => {
     const { answer: stalled } = await startInFlight(daemon, '/stall?method=PUT&path=/v1/secrets/stalled');
     // v1 times a request out after 5 s, so the old version's drain (which waits on the stalled request) ends soon.

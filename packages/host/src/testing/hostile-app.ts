@@ -45,6 +45,14 @@ export default defineApp({
       const response = await env.PLINTH.fetch('http://platform' + path, { method, body: neverEndingBody(), headers: { 'content-type': 'application/json' } });
       return new Response('the platform answered ' + response.status + ': ' + await response.text());
     }
+    if (url.pathname === '/crowd') {
+      const stalled = Array.from({ length: Number(url.searchParams.get('n')) }, () =>
+        env.PLINTH.fetch('http://platform/v1/secrets/crowd', { method: 'PUT', body: neverEndingBody() }).catch(() => undefined));
+      await new Promise((r) => setTimeout(r, 1000));
+      const probe = await env.PLINTH.fetch('http://platform/v1/info');
+      void stalled;
+      return Response.json({ status: probe.status, retryAfter: probe.headers.get('retry-after'), body: await probe.json() });
+    }
     if (url.pathname === '/bucket') {
       const response = await env.PLINTH.fetch('http://platform/v1/objects/buckets/' + url.searchParams.get('name'), { method: 'PUT' });
       return new Response(await response.text(), { status: response.status });
