@@ -286,7 +286,7 @@ export function loopbackGet(port, path, headers, timeoutMs) {
       res.on('end', () => resolveRes({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out after ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end();
   });

@@ -16,14 +16,13 @@
 // Loopback only. Needs /usr/bin/wrk (Debian package `wrk`).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
-import { parseOptionsOrExit, runAndExit, start, stop, tempDir } from '../lib.mjs';
+import { loopbackGet, parseOptionsOrExit, runAndExit, start, stop, tempDir } from '../lib.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'packages/cli/dist/main.js');
@@ -83,17 +82,7 @@ function freePort() {
 
 /** One HTTP/1.1 request to 127.0.0.1 on a fresh connection; resolves after the whole body arrived. */
 function get(port, path, headers = {}, timeoutMs = 5_000) {
-  return new Promise((resolveRes, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, headers, agent: false, timeout: timeoutMs }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolveRes({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out after ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
+  return loopbackGet(port, path, headers, timeoutMs);
 }
 
 async function waitFor(what, check, handle, intervalMs = 20) {

@@ -8,23 +8,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, ListObjectsV2Command, ListPartsCommand,
-  PutObjectCommand, S3ServiceException, UploadPartCommand, type S3Client,
+  PutObjectCommand, UploadPartCommand, type S3Client,
 } from '@aws-sdk/client-s3';
-import { startObjectsDaemon, type ObjectsFixture } from '../testing/objects-fixture.js';
+import { s3Failure, startObjectsDaemon, type ObjectsFixture } from '../testing/objects-fixture.js';
 import { installSqlApp, sqlErr, sqlOk } from '../testing/sql-app.js';
 
 const MiB = 1024 * 1024;
 const QUOTA_BYTES = 12 * MiB;
 
-async function s3Failure(promise: Promise<unknown>): Promise<{ code: string; status: number | undefined; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof S3ServiceException, `expected an S3 error, got ${String(error)}`);
-    return { code: error.name, status: error.$metadata.httpStatusCode, message: error.message };
-  }
-  assert.fail('the call succeeded but should have failed');
-}
 
 describe('storage quota: objects and SQL databases of one app share PLINTH_APP_STORAGE_BYTES_MAX', () => {
   const work = mkdtempSync(join(tmpdir(), 'plinth-quota-'));

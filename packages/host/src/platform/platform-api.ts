@@ -39,6 +39,13 @@ function matchRoute(routes: readonly Route[], method: string, pathname: string):
   return undefined;
 }
 
+/** A body of PLATFORM_LARGE_BODY_BYTES_MIN or more, or of unknown length (chunked). */
+function hasLargeBody(req: IncomingMessage): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') return false;
+  const declared = req.headers['content-length'];
+  return declared === undefined ? req.headers['transfer-encoding'] !== undefined : Number(declared) >= PLATFORM_LARGE_BODY_BYTES_MIN;
+}
+
 /** A promise the call must wait for before it runs (the update gate holds the live version's SQL). */
 export type CallHold = (appId: string, slot: Slot, pathname: string) => Promise<void> | undefined;
 
@@ -81,9 +88,7 @@ export function createPlatformApi(capabilities: readonly Capability[], onBug: (a
     const gate = gatesOf(appId);
     const release = await gate.all.acquire();
     if (!release) return null;
-    const declared = req.headers['content-length'];
-    const large = !streamed && req.method !== 'GET' && req.method !== 'HEAD' && (declared === undefined ? req.headers['transfer-encoding'] !== undefined : Number(declared) >= PLATFORM_LARGE_BODY_BYTES_MIN);
-    if (!large) return release;
+    if (streamed || !hasLargeBody(req)) return release;
     const releaseLarge = await gate.large.acquire();
     if (!releaseLarge) {
       release();

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { rmSync, existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { treeRssBytes } from './proc-tree.js';
 import { spawnSandboxed, type Isolation, type SandboxMounts } from './sandbox.js';
 import { START_MS_MAX, START_POLL_MS, STOP_GRACE_MS, LOG_LINE_CHARS_MAX } from './limits.js';
 
@@ -114,24 +115,4 @@ function canConnect(path: string): Promise<boolean> {
     socket.once('connect', () => { socket.destroy(); resolve(true); });
     socket.once('error', () => resolve(false));
   });
-}
-
-function treeRssBytes(pid: number): number {
-  let total = 0;
-  const stack = [pid];
-  while (stack.length) {
-    const current = stack.pop()!;
-    try {
-      const status = readFileSync(`/proc/${current}/status`, 'utf8');
-      const match = /VmRSS:\s+(\d+) kB/.exec(status);
-      if (match) total += Number(match[1]) * 1024;
-      for (const task of readdirSync(`/proc/${current}/task`)) {
-        const children = readFileSync(`/proc/${current}/task/${task}/children`, 'utf8').trim();
-        if (children) stack.push(...children.split(/\s+/).map(Number));
-      }
-    } catch {
-      // The process ended between reads; it no longer uses memory.
-    }
-  }
-  return total;
 }

@@ -3,24 +3,51 @@ import { readFileSync, readdirSync } from 'node:fs';
 /** USER_HZ: the unit of utime and stime in /proc/<pid>/stat on Linux. */
 const CLOCK_TICKS_PER_S = 100;
 
-/** CPU time (user + system) used so far by a process and all its descendants, in ms; 0 once it has ended. */
-export function treeCpuMs(pid: number): number {
-  let ticks = 0;
+/** The direct children of a process, from every one of its threads; none once it has ended. */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      if (text) children.push(...text.split(/\s+/).map(Number));
+    }
+  } catch {
+    return []; // it ended while being read
+  }
+  return children;
+}
+
+/** `read` of a process and each of its descendants, added up; a process that ends between reads counts 0. */
+function sumOverTree(pid: number, read: (pid: number) => number): number {
+  let total = 0;
   const stack = [pid];
   while (stack.length) {
     const current = stack.pop()!;
     try {
-      const stat = readFileSync(`/proc/${current}/stat`, 'utf8');
-      // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-      for (const task of readdirSync(`/proc/${current}/task`)) {
-        const children = readFileSync(`/proc/${current}/task/${task}/children`, 'utf8').trim();
-        if (children) stack.push(...children.split(/\s+/).map(Number));
-      }
+      total += read(current);
     } catch {
-      // The process ended between reads; its time no longer counts.
+      continue; // it ended; it no longer uses memory or CPU
     }
+    stack.push(...childPids(current));
   }
+  return total;
+}
+
+/** Resident memory of a process tree (bwrap and workerd), in bytes. */
+export function treeRssBytes(pid: number): number {
+  return sumOverTree(pid, (current) => {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${current}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  });
+}
+
+/** CPU time (user + system) used so far by a process and all its descendants, in ms; 0 once it has ended. */
+export function treeCpuMs(pid: number): number {
+  const ticks = sumOverTree(pid, (current) => {
+    const stat = readFileSync(`/proc/${current}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  });
   return (ticks * 1000) / CLOCK_TICKS_PER_S;
 }

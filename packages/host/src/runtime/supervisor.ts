@@ -262,10 +262,9 @@ export function createSupervisor(deps: SupervisorDeps) {
       }
       return ok({ status: response.statusCode, body: parsed });
     } catch (error) {
-      if (signal.aborted) lease.value.timedOut();
-      return signal.aborted
-        ? fail('app.timeout', `${appId} did not answer ${path} within ${timeoutMs} ms`)
-        : fail('app.bad_gateway', `${appId} failed to answer ${path}: ${(error as Error).message}`);
+      if (!signal.aborted) return fail('app.bad_gateway', `${appId} failed to answer ${path}: ${(error as Error).message}`);
+      lease.value.timedOut();
+      return fail('app.timeout', `${appId} did not answer ${path} within ${timeoutMs} ms`);
     } finally {
       lease.value.release();
     }

@@ -1,7 +1,8 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import assert from 'node:assert/strict';
+import { S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { TEST_APPS, freePort, installApp, startTestDaemon, type TestDaemon, type TestDaemonOptions } from './daemon-harness.js';
 
 export interface ObjectCredentials {
@@ -69,4 +70,15 @@ export async function startObjectsDaemon(appIds: readonly string[], options: Tes
     },
   };
   return fixture;
+}
+
+/** The S3 error a command failed with: its code and HTTP status; fails the test if it succeeded. */
+export async function s3Failure(promise: Promise<unknown>): Promise<{ code: string; status: number | undefined; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof S3ServiceException, `expected an S3 error, got ${String(error)}`);
+    return { code: error.name, status: error.$metadata.httpStatusCode, message: error.message };
+  }
+  assert.fail('the call succeeded but should have failed');
 }

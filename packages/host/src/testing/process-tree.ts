@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { childPids } from '../runtime/proc-tree.js';
 
 /** A process as /proc shows it to the test (which runs outside every sandbox). */
 export interface ProcessView {
@@ -37,16 +38,7 @@ export function descendants(pid: number): ProcessView[] {
   const queue = [pid];
   while (queue.length) {
     const current = queue.shift()!;
-    let children: number[] = [];
-    try {
-      for (const task of readdirSync(`/proc/${current}/task`)) {
-        const text = readFileSync(`/proc/${current}/task/${task}/children`, 'utf8').trim();
-        if (text) children.push(...text.split(/\s+/).map(Number));
-      }
-    } catch {
-      children = []; // it ended while being read
-    }
-    for (const child of children) {
+    for (const child of childPids(current)) {
       try {
         found.push(processView(child));
         queue.push(child);

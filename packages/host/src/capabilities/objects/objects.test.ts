@@ -9,13 +9,13 @@ import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand,
   DeleteBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, GetBucketAclCommand, GetBucketLocationCommand, GetObjectCommand,
   GetObjectTaggingCommand, HeadBucketCommand, HeadObjectCommand, ListBucketsCommand, ListMultipartUploadsCommand, ListObjectsCommand,
-  ListObjectsV2Command, ListPartsCommand, PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client, S3ServiceException,
+  ListObjectsV2Command, ListPartsCommand, PutBucketPolicyCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client,
   UploadPartCommand, UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { request } from 'undici';
-import { startObjectsDaemon, type ObjectsFixture } from '../../testing/objects-fixture.js';
+import { s3Failure, startObjectsDaemon, type ObjectsFixture } from '../../testing/objects-fixture.js';
 import { NodeSha256 } from './sigv4.js';
 
 const md5 = (data: Uint8Array | string) => createHash('md5').update(data).digest('hex');
@@ -23,16 +23,6 @@ const hmac = (key: Buffer, data: string) => createHmac('sha256', key).update(dat
 const MiB = 1024 * 1024;
 const IDLE_TIMEOUT_MS = 2000;
 
-/** The S3 error a command failed with: its code and HTTP status. */
-async function s3Failure(promise: Promise<unknown>): Promise<{ code: string; status: number | undefined; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof S3ServiceException, `expected an S3 error, got ${String(error)}`);
-    return { code: error.name, status: error.$metadata.httpStatusCode, message: error.message };
-  }
-  assert.fail('the call succeeded but should have failed');
-}
 
 /** A request signed by hand (smithy's signer), for what the SDK never sends: bad hashes, chunked bodies. */
 async function signedRequest(f: ObjectsFixture, appId: string, method: string, path: string, headers: Record<string, string>, body?: Buffer | string, options: { secret?: string; unsigned?: Record<string, string> } = {}) {

@@ -292,7 +292,10 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       bucketOrThrow(index, target.bucket);
       checkCondition(index, target.bucket, target.key, condition);
       // A declared length past the quota is refused before a byte of the body is read.
-      if (sizeHint !== undefined) checkQuota(appId, index.storedBytes(), index.storedBytes() - (index.object(target.bucket, target.key)?.size ?? 0) + sizeHint);
+      if (sizeHint !== undefined) {
+        const stored = index.storedBytes();
+        checkQuota(appId, stored, stored - (index.object(target.bucket, target.key)?.size ?? 0) + sizeHint);
+      }
       const small = sizeHint !== undefined && deps.blobs.inlineBytesMax > 0 && sizeHint <= deps.blobs.inlineBytesMax;
       const { blobs, inline, digests } = small
         ? await fillInline(fill, sizeHint).then(({ data, digests: d }) => ({ blobs: [], inline: data, digests: d }))
@@ -340,7 +343,10 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
     async putPart(appId: string, upload: Upload, partNumber: number, fill: Fill, sizeHint?: number): Promise<{ part: Part; checksum?: Digests['checksum'] }> {
       if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > PART_NUMBER_MAX) throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${PART_NUMBER_MAX}, inclusive`);
       const index = indexOf(appId);
-      if (sizeHint !== undefined) checkQuota(appId, index.storedBytes(), index.storedBytes() - (index.part(upload.uploadId, partNumber)?.size ?? 0) + sizeHint);
+      if (sizeHint !== undefined) {
+        const stored = index.storedBytes();
+        checkQuota(appId, stored, stored - (index.part(upload.uploadId, partNumber)?.size ?? 0) + sizeHint);
+      }
       const { blob, digests } = await writeBlob(appId, fill);
       const part: Part = { partNumber, size: blob.size, etag: digests.md5.toString('hex'), blobId: blob.id, lastModified: deps.now(), ...(digests.checksum ? { checksum: digests.checksum.value } : {}) };
       let replaced: string | undefined;

@@ -148,7 +148,7 @@ export class EngineClient {
   /** The running-time limit starts when a request is sent; a cold start of the process is not counted against it. */
   private sendTimed(pending: Pending): NodeJS.Timeout {
     const started = this.send(pending);
-    return setTimeout(() => this.kill(pending), pending.timeoutMs + (started ? SQL_PROCESS_START_MS_MAX : 0));
+    return setTimeout(() => this.kill(pending, 'timeout'), pending.timeoutMs + (started ? SQL_PROCESS_START_MS_MAX : 0));
   }
 
   private pump(): void {
@@ -224,14 +224,19 @@ export class EngineClient {
     this.queue.unshift(...this.parked.splice(0));
   }
 
-  /** A request ran past its limit: kill the process; `onExit` fails that request and restarts the rest. */
-  private kill(pending: Pending): void {
-    this.killedFor = { pending, reason: 'timeout' };
-    this.deps.event(`sql.timeout: a ${pending.request.op} ran longer than ${pending.timeoutMs} ms; the app's SQL process was killed and will restart`);
+  /**
+   * A request ran past its limit, or its caller went away: kill the process; `onExit` fails that
+   * request with the reason and restarts the rest.
+   */
+  private kill(pending: Pending, reason: 'timeout' | 'cancelled'): void {
+    this.killedFor = { pending, reason };
+    this.deps.event(reason === 'timeout'
+      ? `sql.timeout: a ${pending.request.op} ran longer than ${pending.timeoutMs} ms; the app's SQL process was killed and will restart`
+      : `sql.cancelled: the caller of a running ${pending.request.op} went away; the app's SQL process was killed and will restart`);
     this.child?.kill('SIGKILL');
   }
 
-  /** Its caller went away: a request not yet sent is dropped; the running one is killed like a timeout. */
+  /** Its caller went away: a request not yet sent is dropped; the running one is killed. */
   private cancel(pending: Pending): void {
     for (const list of [this.queue, this.parked]) {
       const index = list.indexOf(pending);
@@ -240,10 +245,7 @@ export class EngineClient {
       pending.resolve(cancelled(pending.request));
       return;
     }
-    if (this.current?.pending !== pending) return;
-    this.killedFor = { pending, reason: 'cancelled' };
-    this.deps.event(`sql.cancelled: the caller of a running ${pending.request.op} went away; the app's SQL process was killed and will restart`);
-    this.child?.kill('SIGKILL');
+    if (this.current?.pending === pending) this.kill(pending, 'cancelled');
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -254,10 +256,13 @@ export class EngineClient {
     const lost = [...this.openTransactions.keys()];
     this.openTransactions.clear();
     if (lost.length > 0) this.deps.onTransactionsLost(lost);
-    const failed = (pending: Pending): SqlAnswer => pending !== killedFor?.pending
-      ? fail('sql.unavailable', `the app's SQL process stopped (code ${code}, signal ${signal}) during this ${pending.request.op}; a write may not have completed`)
-      : killedFor.reason === 'cancelled' ? cancelled(pending.request)
-        : fail('sql.timeout', `the ${pending.request.op} ran longer than its ${pending.timeoutMs} ms limit and was stopped; it changed nothing`);
+    const failed = (pending: Pending): SqlAnswer => {
+      if (pending !== killedFor?.pending) {
+        return fail('sql.unavailable', `the app's SQL process stopped (code ${code}, signal ${signal}) during this ${pending.request.op}; a write may not have completed`);
+      }
+      if (killedFor.reason === 'cancelled') return cancelled(pending.request);
+      return fail('sql.timeout', `the ${pending.request.op} ran longer than its ${pending.timeoutMs} ms limit and was stopped; it changed nothing`);
+    };
     if (this.current) {
       clearTimeout(this.current.timer);
       this.current.pending.resolve(failed(this.current.pending));
