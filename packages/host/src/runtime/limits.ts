@@ -22,7 +22,7 @@ export const MEMORY_POLL_MS_BUSY = 25;
  * that keeps spinning after its caller got a 504 would otherwise burn a core until the idle stop.
  */
 export const CPU_RUNAWAY_WINDOW_MS = 2_000;
-/** Share of one core used over that window that counts as still spinning: the process is then killed. */
+/** Share of that window the process ran or waited to run (it wanted a core) that counts as still spinning: it is then killed. */
 export const CPU_RUNAWAY_SHARE_MIN = 0.8;
 /** How often idle processes are looked for. */
 export const IDLE_SWEEP_MS = 1_000;

@@ -41,13 +41,36 @@ export function treeRssBytes(pid: number): number {
   });
 }
 
-/** CPU time (user + system) used so far by a process and all its descendants, in ms; 0 once it has ended. */
-export function treeCpuMs(pid: number): number {
+/** CPU a process tree has used, and has waited for on a run queue, since it started; in ms. */
+export interface CpuDemand {
+  readonly runMs: number;
+  readonly waitMs: number;
+}
+
+/**
+ * Run and run-queue wait time of a process tree, summed over every thread, from
+ * `/proc/<pid>/task/<tid>/schedstat`. Their sum is how long the tree wanted a CPU, which a busy
+ * machine does not hide: a spinner that gets a third of a core waits the other two thirds.
+ * Kernels without schedstat give CPU time from `/proc/<pid>/stat` and no wait.
+ */
+export function treeCpuDemand(pid: number): CpuDemand {
+  let runNs = 0;
+  let waitNs = 0;
   const ticks = sumOverTree(pid, (current) => {
     const stat = readFileSync(`/proc/${current}/stat`, 'utf8');
+    try {
+      for (const task of readdirSync(`/proc/${current}/task`)) {
+        const [run = '0', wait = '0'] = readFileSync(`/proc/${current}/task/${task}/schedstat`, 'utf8').split(' ');
+        runNs += Number(run);
+        waitNs += Number(wait);
+      }
+    } catch {
+      // no schedstat on this kernel, or a thread ended while being read
+    }
     // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(fields[11]) + Number(fields[12]);
   });
-  return (ticks * 1000) / CLOCK_TICKS_PER_S;
+  if (runNs === 0) return { runMs: (ticks * 1000) / CLOCK_TICKS_PER_S, waitMs: 0 };
+  return { runMs: runNs / 1e6, waitMs: waitNs / 1e6 };
 }

@@ -11,7 +11,7 @@ import {
   CPU_RUNAWAY_SHARE_MIN, CPU_RUNAWAY_WINDOW_MS, CRASH_WINDOW_MS, IDLE_SWEEP_MS, MEMORY_POLL_MS, MEMORY_POLL_MS_BUSY,
   QUEUE_LENGTH_FACTOR, QUEUE_WAIT_MS_MAX, DRAIN_MS_MAX, RESTART_BACKOFF_MS_MAX, RESTART_BACKOFF_MS_MIN, UNIX_SOCKET_PATH_CHARS_MAX,
 } from './limits.js';
-import { treeCpuMs } from './proc-tree.js';
+import { treeCpuDemand, type CpuDemand } from './proc-tree.js';
 import { workerdConfig } from './workerd-config.js';
 
 export interface Deployment {
@@ -84,7 +84,7 @@ interface Runtime {
   restarts: number;
   nextStartAt: number;
   /** Set when a request timed out: the process's CPU time then, to tell a runaway from a slow wait. */
-  cpuWatch: { readonly process: AppProcess; readonly since: number; readonly cpuMs: number } | null;
+  cpuWatch: { readonly process: AppProcess; readonly since: number; readonly start: CpuDemand } | null;
 }
 
 /**
@@ -308,10 +308,13 @@ export function createSupervisor(deps: SupervisorDeps) {
   function watchCpu(runtime: Runtime): void {
     const process = runtime.process;
     if (!process?.pid || runtime.cpuWatch?.process === process) return;
-    runtime.cpuWatch = { process, since: deps.now(), cpuMs: treeCpuMs(process.pid) };
+    runtime.cpuWatch = { process, since: deps.now(), start: treeCpuDemand(process.pid) };
   }
 
-  /** Kills a process that kept one core busy for the window after one of its requests timed out. */
+  /**
+   * Kills a process that wanted one core for the whole window after one of its requests timed
+   * out: CPU it used plus time it waited for one, so a spinner is caught on a busy machine too.
+   */
   function checkCpu(runtime: Runtime): void {
     const watch = runtime.cpuWatch;
     if (!watch) return;
@@ -322,9 +325,11 @@ export function createSupervisor(deps: SupervisorDeps) {
     }
     if (elapsedMs < CPU_RUNAWAY_WINDOW_MS) return;
     runtime.cpuWatch = null;
-    const usedMs = treeCpuMs(watch.process.pid) - watch.cpuMs;
-    if (usedMs < elapsedMs * CPU_RUNAWAY_SHARE_MIN) return;
-    event(runtime.deployment.appId, `runtime.cpu_runaway: used ${Math.round(usedMs)} ms of CPU in the ${elapsedMs} ms after a request timed out; killed, restarts on the next request`);
+    const now = treeCpuDemand(watch.process.pid);
+    const runMs = Math.round(now.runMs - watch.start.runMs);
+    const waitMs = Math.round(now.waitMs - watch.start.waitMs);
+    if (runMs + waitMs < elapsedMs * CPU_RUNAWAY_SHARE_MIN) return;
+    event(runtime.deployment.appId, `runtime.cpu_runaway: used ${runMs} ms of CPU and waited ${waitMs} ms for one in the ${elapsedMs} ms after a request timed out; killed, restarts on the next request`);
     watch.process.kill();
   }
 

@@ -46,7 +46,10 @@ export default defineApp({
         }
         case 'auto': return void (await sockets.setAutoResponse('ping', 'pong'));
         case 'flood': {
-          const block = 'x'.repeat(1024 * 1024);
+          // Random, so permessage-deflate cannot shrink the flood to a few kilobytes.
+          const bytes = new Uint8Array(768 * 1024);
+          for (let at = 0; at < bytes.length; at += 65536) crypto.getRandomValues(bytes.subarray(at, at + 65536));
+          const block = btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(''));
           for (let i = 0; i < Number(arg); i++) await sockets.publish('flood', block);
           return;
         }
