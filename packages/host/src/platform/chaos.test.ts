@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TEST_APPS, installApp, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
 import { eventually, waitUntil } from '../testing/eventually.js';
 import { writeHostileApp } from '../testing/hostile-app.js';
+import { childPids, treeCpuDemand } from '../runtime/proc-tree.js';
 
 interface RuntimeView { runtime: { state: string; pid: number | null; restarts: number } }
 interface HostileState { bytesPulled: number; started: number }
@@ -32,6 +33,39 @@ async function assertDaemonServes(daemon: TestDaemon, pid: number): Promise<void
 }
 
 /** Starts a call that stays in flight, waits until the daemon is reading it, then returns the app's pending answer. */
+/** The hostile app's SQL engine among the daemon's descendants, if it runs. */
+function sqlEnginePid(daemonPid: number): number | undefined {
+  const stack = [daemonPid];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    const children = childPids(pid);
+    for (const child of children) {
+      try {
+        const cmdline = readFileSync(`/proc/${child}/cmdline`, 'utf8');
+        if (cmdline.includes('engine-process') && cmdline.includes('hostile')) return child;
+      } catch {
+        // it ended
+      }
+    }
+    stack.push(...children);
+  }
+  return undefined;
+}
+
+/**
+ * Until the SQL engine is inside the slow query: it has used more CPU than its start takes
+ * and keeps using it. A kill before the call reaches the engine leaves nothing to cancel.
+ */
+async function untilQueryRuns(daemonPid: number): Promise<void> {
+  await waitUntil(async () => {
+    const pid = sqlEnginePid(daemonPid);
+    if (!pid) return false;
+    const before = treeCpuDemand(pid).runMs;
+    await new Promise((r) => setTimeout(r, 100));
+    return before >= 600 && treeCpuDemand(pid).runMs > before;
+  });
+}
+
 async function startInFlight(daemon: TestDaemon, path: string): Promise<{ answer: Promise<number> }> {
   const before = await hostileState(daemon);
   const answer = daemon.fetch(daemon.appUrl('hostile', path), { method: 'POST' }).then((r) => r.status, () => -1);
@@ -39,8 +73,9 @@ async function startInFlight(daemon: TestDaemon, path: string): Promise<{ answer
     const now = await hostileState(daemon);
     return now.started > before.started && (path.startsWith('/slow-sql') || now.bytesPulled >= before.bytesPulled + 64 * 1024);
   });
-  // The last chunk left the app; give the daemon a moment to be inside the call (SQL: inside the query).
-  await new Promise((r) => setTimeout(r, 300));
+  // The last chunk left the app; give the daemon a moment to be inside the call.
+  if (path.startsWith('/slow-sql')) await untilQueryRuns(daemon.process.pid!);
+  else await new Promise((r) => setTimeout(r, 300));
   // Wrapped: an async function returning the bare promise would wait for the answer itself.
   return { answer };
 }

@@ -3,6 +3,7 @@ import type { Capability, RouteHandler } from '../capabilities/capability.js';
 import type { Slot } from '../runtime/supervisor.js';
 import { readBody, requestUrl, sendError, sendJson } from '../http/respond.js';
 import { ConcurrencyGate } from '../support/concurrency-gate.js';
+import { BadJson, parseJsonBody } from './json-body.js';
 import type { PlinthError } from '../support/result.js';
 import {
   HOLD_MS_MAX, PLATFORM_BODY_BYTES_MAX, PLATFORM_CALLS_HELD_MAX, PLATFORM_CALLS_IN_FLIGHT_MAX, PLATFORM_CALLS_QUEUED_MAX,
@@ -123,9 +124,10 @@ export function createPlatformApi(capabilities: readonly Capability[], onBug: (a
       const raw = await readBody(req, PLATFORM_BODY_BYTES_MAX);
       if (!raw) return sendError(res, { code: 'platform.body_too_large', message: `a platform API call is at most ${PLATFORM_BODY_BYTES_MAX} bytes` });
       try {
-        body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
-      } catch {
-        return sendError(res, { code: 'platform.bad_json', message: 'the request body is not valid JSON' });
+        body = await parseJsonBody(raw);
+      } catch (error) {
+        if (!(error instanceof BadJson)) throw error;
+        return sendError(res, { code: 'platform.bad_json', message: error.message });
       }
     }
     const gone = new AbortController();
