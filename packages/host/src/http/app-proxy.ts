@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { isPublicPath } from '../apps/manifest.js';
-import type { AssetServer } from '../capabilities/assets/index.js';
+import { mergeSlashes, type AssetServer } from '../capabilities/assets/index.js';
 import { authenticateAppRequest } from '../identity/authenticate.js';
 import type { IdentitySigner } from '../identity/identity-signer.js';
 import { APP_SESSION_MS } from '../identity/limits.js';
@@ -30,6 +30,8 @@ export interface AppProxyDeps {
 type Admission =
   | { readonly kind: 'refused'; readonly error: PlinthError }
   | { readonly kind: 'sign_in'; readonly signInUrl: string; readonly error: PlinthError }
+  /** The same path with its empty segments merged, which is public where the path as sent is not. */
+  | { readonly kind: 'moved'; readonly location: string }
   | { readonly kind: 'admitted'; readonly deployment: Deployment; readonly url: URL; readonly target: string; readonly user: User | null; readonly isPublic: boolean };
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the platform owns are never forwarded. */
@@ -120,6 +122,12 @@ export function createAppProxy(deps: AppProxyDeps) {
     if (identity.kind === 'refused') return { kind: 'refused', error: identity.error };
     const user = identity.kind === 'user' ? identity.user : null;
     const isPublic = isPublicPath(deployment.manifest, url.pathname);
+    // `//static/x` is not under a `public` glob, but `/static/x` is: send anonymous GETs there, as
+    // the assets layer does for signed-in users, rather than to sign-in. Only ever to a public path.
+    const merged = mergeSlashes(url.pathname);
+    if (!user && !isPublic && merged !== url.pathname && (req.method === 'GET' || req.method === 'HEAD') && isPublicPath(deployment.manifest, merged)) {
+      return { kind: 'moved', location: `${merged}${url.search}` };
+    }
     if (!user && !isPublic) {
       return { kind: 'sign_in', signInUrl: signInUrl(appId, `${url.pathname}${url.search}`), error: { code: 'auth.required', message: `sign in to use ${url.pathname}; send a bearer token or sign in at ${deps.baseUrl.origin}/login` } };
     }
@@ -133,6 +141,10 @@ export function createAppProxy(deps: AppProxyDeps) {
     const admission = admit(req, appId);
     if (admission.kind === 'refused') return sendError(res, admission.error);
     if (admission.kind === 'sign_in') return wantsHtml(req) ? redirect(res, admission.signInUrl) : sendError(res, admission.error);
+    if (admission.kind === 'moved') {
+      res.writeHead(301, { location: admission.location, 'cache-control': 'no-cache', 'content-length': 0, 'x-content-type-options': 'nosniff' });
+      return void res.end();
+    }
     const { deployment, target, user, isPublic } = admission;
     // After the access check, and without starting the app: assets follow the app's access rules.
     if (await deps.assets.serve(req, res, deployment, isPublic)) return;
@@ -146,6 +158,7 @@ export function createAppProxy(deps: AppProxyDeps) {
       return writeRawError(socket, { code: 'http.bad_request', message: `only WebSocket upgrades are supported, not ${req.headers.upgrade}` });
     }
     const admission = admit(req, appId);
+    if (admission.kind === 'moved') return writeRawError(socket, { code: 'auth.required', message: `sign in to use ${requestUrl(req).pathname}, or connect to ${admission.location}` });
     if (admission.kind !== 'admitted') return writeRawError(socket, admission.error);
     const client = deps.clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     const headers = await forwardHeaders(req, appId, admission.user, client);

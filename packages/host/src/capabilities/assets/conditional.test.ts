@@ -19,6 +19,9 @@ test('If-Modified-Since: at or after Last-Modified is not modified; it is ignore
   assert.equal(evaluatePreconditions({ 'if-modified-since': date(60) }, v), 'not_modified');
   assert.equal(evaluatePreconditions({ 'if-modified-since': date(-1) }, v), 'proceed');
   assert.equal(evaluatePreconditions({ 'if-modified-since': 'not a date' }, v), 'proceed');
+  // Only HTTP-dates are dates (RFC 9110 §5.6.7): these far-future values would otherwise be 304s.
+  for (const value of ['2099', '12/31/2099', '2099-12-31T00:00:00Z']) assert.equal(evaluatePreconditions({ 'if-modified-since': value }, v), 'proceed', value);
+  assert.equal(evaluatePreconditions({ 'if-unmodified-since': '1999' }, v), 'proceed', 'not a date: ignored, not failed');
   assert.equal(evaluatePreconditions({ 'if-none-match': '"old"', 'if-modified-since': date(60) }, v), 'proceed');
 });
 
@@ -39,4 +42,5 @@ test('If-Range holds only for the exact strong tag or the exact date', () => {
   assert.equal(ifRangeHolds(date(0), v), true);
   assert.equal(ifRangeHolds(date(1), v), false);
   assert.equal(ifRangeHolds('garbage', v), false);
+  assert.equal(ifRangeHolds(new Date(LAST_MODIFIED_MS).toISOString(), v), false, 'an ISO time is not an HTTP-date');
 });

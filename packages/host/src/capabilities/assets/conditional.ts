@@ -4,6 +4,7 @@
  * If-Range is checked separately, when a Range is about to be honoured.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { parseHttpDate } from '../../support/http-date.js';
 import { ENTITY_TAGS_MAX } from './limits.js';
 
 export type Precondition = 'proceed' | 'not_modified' | 'failed';
@@ -52,9 +53,7 @@ function tagListMatches(header: string, etag: string, comparison: 'strong' | 'we
   return false;
 }
 
-/** An HTTP-date in milliseconds, or null when absent or unreadable (then the header is ignored, §13.1.3). */
+/** An HTTP-date in milliseconds, or null when absent or not an HTTP-date (then the header is ignored, §13.1.3). */
 function httpDate(value: string | undefined): number | null {
-  if (value === undefined) return null;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? null : ms;
+  return value === undefined ? null : parseHttpDate(value);
 }

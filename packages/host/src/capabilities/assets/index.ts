@@ -6,4 +6,5 @@
 export { createAssetServer, type AssetDeployment, type AssetServer, type AssetServerDeps } from './serve.js';
 export { cacheRulesSchema, type CacheRule } from './config.js';
 export { precompressAssets, type PrecompressRoom } from './precompress.js';
+export { mergeSlashes } from './request-path.js';
 export type { AssetsErrorCode } from './errors.js';

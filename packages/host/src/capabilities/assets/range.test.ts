@@ -10,6 +10,9 @@ test('single ranges: first-last, open-ended and suffix', () => {
   assert.deepEqual(parseRange('bytes=-1000', 100), { kind: 'partial', start: 0, end: 99 });
   assert.deepEqual(parseRange('Bytes = 5-5', 100), { kind: 'partial', start: 5, end: 5 });
   assert.deepEqual(parseRange('bytes=099-', 100), { kind: 'partial', start: 99, end: 99 }, 'leading zeros');
+  assert.deepEqual(parseRange('bytes=0-1,', 100), { kind: 'partial', start: 0, end: 1 }, 'an empty list element is ignored');
+  assert.deepEqual(parseRange('bytes=, ,-10', 100), { kind: 'partial', start: 90, end: 99 });
+  assert.deepEqual(parseRange('bytes=100-,', 100), { kind: 'unsatisfiable' });
 });
 
 test('at the end of the file: the last byte is satisfiable, one past it is not', () => {
@@ -24,7 +27,7 @@ test('at the end of the file: the last byte is satisfiable, one past it is not',
 });
 
 test('malformed ranges, other units and multiple ranges get the whole file', () => {
-  for (const header of [undefined, 'bytes=9-0', 'bytes=a-b', 'bytes=', 'bytes 0-9', 'items=0-9', 'bytes=0-1,5-6', 'bytes=--5', 'bytes=1.5-2']) {
+  for (const header of [undefined, 'bytes=9-0', 'bytes=a-b', 'bytes=', 'bytes 0-9', 'items=0-9', 'bytes=0-1,5-6', 'bytes=,', 'bytes=--5', 'bytes=1.5-2']) {
     assert.deepEqual(parseRange(header, 100), { kind: 'whole' }, String(header));
   }
 });

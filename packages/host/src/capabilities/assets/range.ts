@@ -23,8 +23,10 @@ export function parseRange(header: string | undefined, size: number): RangeReque
   if (header === undefined) return WHOLE;
   const equals = header.indexOf('=');
   if (equals < 0 || header.slice(0, equals).trim().toLowerCase() !== 'bytes') return WHOLE;
-  const spec = header.slice(equals + 1).trim();
-  if (spec.includes(',')) return WHOLE;
+  // Empty list elements are ignored (RFC 9110 §5.6.1.2), so `bytes=0-1,` is one range.
+  const specs = header.slice(equals + 1).split(',').map((element) => element.trim()).filter(Boolean);
+  if (specs.length !== 1) return WHOLE;
+  const spec = specs[0]!;
   const firstLast = FIRST_LAST.exec(spec);
   if (firstLast) {
     const first = withoutLeadingZeros(firstLast[1] ?? '');

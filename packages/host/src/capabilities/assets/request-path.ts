@@ -43,3 +43,8 @@ export function assetRequestPath(target: string): Result<AssetRequestPath, Asset
   if (path.split('/').some((segment) => segment === '.' || segment === '..')) return refuse('has a "." or ".." segment');
   return ok({ path, rawPath, rawQuery });
 }
+
+/** `//a///b` → `/a/b`: empty path segments merged, as nginx's `merge_slashes` does. */
+export function mergeSlashes(path: string): string {
+  return path.replace(/\/{2,}/g, '/');
+}

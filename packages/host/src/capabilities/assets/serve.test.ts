@@ -165,6 +165,10 @@ describe('static assets: served by the front door without waking the app', () =>
     const earlier = new Date(Date.parse(lastModified) - 86_400_000).toUTCString();
     assert.equal((await get('/static/site.css', { 'if-modified-since': earlier })).status, 200);
     assert.equal((await get('/static/site.css', { 'if-none-match': '"stale"' })).status, 200);
+    // Not HTTP-dates (RFC 9110 §5.6.7), so ignored: Date.parse would read them as far-future dates.
+    for (const notADate of ['2099', '12/31/2099', '2099-12-31T00:00:00Z']) {
+      assert.equal((await get('/static/site.css', { 'if-modified-since': notADate })).status, 200, notADate);
+    }
     assert.equal((await get('/static/site.css', { 'if-none-match': '"stale"', 'if-modified-since': lastModified })).status, 200, 'If-None-Match takes precedence');
     const failed = await get('/static/site.css', { 'if-match': '"stale"' });
     assert.equal(failed.status, 412);
@@ -196,6 +200,11 @@ describe('static assets: served by the front door without waking the app', () =>
     assert.equal((await get('/static/site.css', { range: 'bytes=0-9', 'if-range': etagOf(css) })).status, 206);
     assert.equal((await get('/static/site.css', { range: 'bytes=0-9', 'if-range': '"stale"' })).status, 200);
     assert.equal((await get('/static/site.css', { range: 'bytes=0-9', 'if-range': partial.headers['last-modified']! })).status, 206);
+    const isoDate = new Date(Date.parse(partial.headers['last-modified']!)).toISOString();
+    assert.equal((await get('/static/site.css', { range: 'bytes=0-9', 'if-range': isoDate })).status, 200, 'an ISO time in If-Range is no date: the whole file');
+    const trailingComma = await get('/static/site.css', { range: 'bytes=0-1,' });
+    assert.equal(trailingComma.status, 206, 'an empty list element is ignored');
+    assert.deepEqual(trailingComma.body, css.subarray(0, 2));
   });
 
   test('precompressed variants follow Accept-Encoding, each with its own ETag and Vary', async () => {
@@ -232,6 +241,18 @@ describe('static assets: served by the front door without waking the app', () =>
     assert.equal(bare.status, 301);
     assert.equal(bare.headers.location, '/docs/?x=1');
     assert.equal(bare.headers['cache-control'], 'no-cache');
+    // Empty segments are merged, as nginx does, by a redirect to the one URL of the asset.
+    const moved = [['//static/site.css?v=2', '/static/site.css?v=2'], ['/static//site.css', '/static/site.css'], ['//docs', '/docs']] as const;
+    for (const [path, location] of moved) {
+      const merged = await get(path);
+      assert.equal(merged.status, 301, path);
+      assert.equal(merged.headers.location, location, path);
+    }
+    // Signed in, the path as sent passes the access check, and a private asset is found merged.
+    assert.equal((await get('//private//secret.html', { cookie })).headers.location, '/private/secret.html');
+    // Anonymous, a private path is not revealed by a redirect: it needs sign-in, as sent.
+    assert.equal(errorCode(await get('//private//secret.html')), 'auth.required');
+    assert.equal((await get('/static//missing.js')).body.toString(), 'FETCH-MARKER GET /static//missing.js', 'no asset once merged: the app gets the path as sent');
   });
 
   test('the SPA shell answers navigations only; everything else with no asset goes to fetch', async () => {

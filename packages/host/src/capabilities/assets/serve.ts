@@ -16,7 +16,7 @@ import type { CacheRule } from './config.js';
 import { ASSET_BODY_CACHE_BYTES_MAX, ASSET_BODY_CACHE_FILE_BYTES_MAX, ASSET_STREAM_CHUNK_BYTES } from './limits.js';
 import { acceptsHtml, chooseEncoding } from './negotiate.js';
 import { parseRange, type RangeRequest } from './range.js';
-import { assetRequestPath, type AssetRequestPath } from './request-path.js';
+import { assetRequestPath, mergeSlashes, type AssetRequestPath } from './request-path.js';
 
 /** What serving needs from a deployment. A new object per (re)load, so the index is rebuilt per load. */
 export interface AssetDeployment {
@@ -84,7 +84,7 @@ export function createAssetServer(deps: AssetServerDeps): AssetServer {
     const ready = built.get(deployment);
     const index = ready !== undefined ? ready : await indexFor(deployment);
     if (index === null) return false;
-    const found = resolve(index, target.value, deployment.manifest.spa, req.headers.accept);
+    const found = resolveMergingSlashes(index, target.value, deployment.manifest.spa, req.headers.accept);
     switch (found.kind) {
       case 'none':
         return false;
@@ -175,6 +175,20 @@ async function send(
     // The client went away mid-body; pipeline has destroyed both streams and closed the file.
   }
   return true;
+}
+
+/**
+ * As `resolve`, and a path with empty segments (`//style.css`, `/docs//a.html`) that names an asset
+ * once its slashes are merged (as nginx's `merge_slashes` does) is redirected there, so each asset
+ * keeps one URL in caches. The Location starts with a single `/`, so it never leaves the origin.
+ */
+function resolveMergingSlashes(index: AssetIndex, target: AssetRequestPath, spa: string | undefined, accept: string | undefined): Resolution {
+  const found = resolve(index, target, spa, accept);
+  if (found.kind !== 'none' || !target.path.includes('//')) return found;
+  const merged = { path: mergeSlashes(target.path), rawPath: mergeSlashes(target.rawPath), rawQuery: target.rawQuery };
+  const mergedFound = resolve(index, merged, undefined, accept);
+  if (mergedFound.kind === 'asset') return { kind: 'redirect', location: `${merged.rawPath}${merged.rawQuery}` };
+  return mergedFound;
 }
 
 /**
