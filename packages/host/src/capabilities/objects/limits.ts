@@ -20,6 +20,8 @@ export const LIST_KEYS_MAX = 1000;
 export const BUCKETS_PER_APP_MAX = 100;
 /** Request bodies parsed as XML (CompleteMultipartUpload, DeleteObjects). 10,000 parts fit. */
 export const XML_BODY_BYTES_MAX = 2 * 1024 ** 2;
+/** Element nesting an XML request body may have: S3's bodies need 4 (`Delete/Object/Key`); deeper only overflows the parser's stack. */
+export const XML_DEPTH_MAX = 32;
 /** A signed request's date may differ from the host clock by this much either way (S3: 15 minutes). */
 export const CLOCK_SKEW_MS = 15 * 60_000;
 /** Presigned URLs live at most a week (SigV4). */

@@ -510,6 +510,16 @@ describe('objects: the S3 API through @aws-sdk/client-s3 with its default settin
     assert.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'kept' }))).Body!.transformToString(), 'kept');
   });
 
+  test('a deeply nested XML body is MalformedXML (400), not an InternalError, and deletes nothing', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'photos', Key: 'kept', Body: 'kept' }));
+    const deep = 100_000;
+    const xml = `<Delete><Object><Key>kept</Key></Object>${'<a>'.repeat(deep)}${'</a>'.repeat(deep)}</Delete>`;
+    const response = await signedRequest(f, 'alpha', 'POST', '/photos?delete=', { 'x-amz-content-sha256': createHash('sha256').update(xml).digest('hex'), 'content-md5': createHash('md5').update(xml).digest('base64') }, xml);
+    assert.equal(response.status, 400, response.text);
+    assert.match(response.text, /<Code>MalformedXML<\/Code>/);
+    assert.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'photos', Key: 'kept' }))).Body!.transformToString(), 'kept');
+  });
+
   test('an upload that stalls is dropped after the idle timeout and stores nothing', async () => {
     const c = f.credentials('alpha');
     const endpoint = new URL(f.endpoint);

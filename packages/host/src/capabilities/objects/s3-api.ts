@@ -5,7 +5,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { AwsChunkedDecoder } from './aws-chunked.js';
 import { CHECKSUM_ALGORITHMS, checksumAlgorithm, Digester, type ChecksumAlgorithm, type Digests } from './checksums.js';
 import { newRequestId, S3_NAMESPACE, S3Error, sendS3Error, sendXml, type ErrorStyle } from './errors.js';
-import { LIST_KEYS_MAX, METADATA_BYTES_MAX, OBJECT_PUT_BYTES_MAX, PART_BYTES_MAX, XML_BODY_BYTES_MAX } from './limits.js';
+import { LIST_KEYS_MAX, METADATA_BYTES_MAX, OBJECT_PUT_BYTES_MAX, PART_BYTES_MAX, XML_BODY_BYTES_MAX, XML_DEPTH_MAX } from './limits.js';
 import { commonPrefixOf, type StandardHeaders, type StoredObject } from './object-index.js';
 import { etagListMatches, type Fill, type ObjectsService } from './service.js';
 import { authenticate, parseQuery, type AppCredential, type PayloadMode } from './sigv4.js';
@@ -233,8 +233,20 @@ export function createS3Api(deps: S3ApiDeps) {
     const text = Buffer.concat(chunks).toString('utf8');
     // S3's request bodies never need a DTD; refusing one up front keeps entity tricks out of the parser.
     if (/<!DOCTYPE/i.test(text)) throw new S3Error('MalformedXML', 'The XML you provided must not contain a document type declaration');
+    if (xmlDepth(text) > XML_DEPTH_MAX) throw new S3Error('MalformedXML', `The XML you provided nests elements more than ${XML_DEPTH_MAX} deep`);
     if (XMLValidator.validate(text) !== true) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
     return xmlParser.parse(text) as Record<string, unknown>;
+  }
+
+  /** The deepest element nesting in `text`, counted from its tags without parsing (the parsers recurse). */
+  function xmlDepth(text: string): number {
+    let depth = 0;
+    let deepest = 0;
+    for (const tag of text.matchAll(/<(\/?)[A-Za-z_][^<>]*?(\/?)>/g)) {
+      if (tag[1]) depth--;
+      else if (!tag[2]) deepest = Math.max(deepest, ++depth);
+    }
+    return deepest;
   }
 
   function checksumHeaders(checksum: { algorithm: ChecksumAlgorithm; value: string; type?: string } | undefined): Record<string, string> {
