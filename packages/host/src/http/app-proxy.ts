@@ -192,6 +192,9 @@ export function createAppProxy(deps: AppProxyDeps) {
       for (const [name, value] of Object.entries(upstream.headers)) {
         if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name)) outHeaders[name] = value;
       }
+      // An error body is never a script or a style, so nosniff costs nothing there and stops a
+      // browser from reading an app's 404 page (a missing asset, say) as something it is not.
+      if (upstream.statusCode >= 400) outHeaders['x-content-type-options'] ??= 'nosniff';
       res.writeHead(upstream.statusCode, outHeaders);
       upstream.body.once('error', () => res.destroy());
       res.once('close', () => { if (!res.writableFinished) upstream.body.destroy(); });

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { APP_ID_PATTERN } from '../apps/manifest.js';
 import { notFoundPage } from './pages.js';
@@ -41,8 +41,21 @@ function lifecycle(server: Server) {
   };
 }
 
+/**
+ * A response without Node's `Keep-Alive: timeout=5` header, as nginx answers by default: HTTP/1.1
+ * does not define that header (RFC 9112 keeps only `Connection`), and checkers such as REDbot flag
+ * it. Node has no option for it, so the flag its header writer reads is cleared; the front-door
+ * test checks the header stays away on every kind of response.
+ */
+class ResponseWithoutKeepAliveHint extends ServerResponse {
+  constructor(req: IncomingMessage) {
+    super(req);
+    (this as unknown as { _defaultKeepAlive: boolean })._defaultKeepAlive = false;
+  }
+}
+
 // Object uploads may take longer than Node's 5-minute default for a whole request; headersTimeout still bounds slow headers.
-const SERVER_OPTIONS = { keepAliveTimeout: 5_000, requestTimeout: 0 };
+const SERVER_OPTIONS = { keepAliveTimeout: 5_000, requestTimeout: 0, ServerResponse: ResponseWithoutKeepAliveHint };
 
 /** `--s3-port`: the S3 API path-style for any Host, for tools that address the server by IP. */
 export function createS3Door(handle: FrontDoorDeps['s3'], log: Logger) {
