@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BadJson, parseJsonBody } from './json-body.js';
+import { NotJson, parseJsonBody } from './json-body.js';
 import { PLATFORM_LARGE_BODY_BYTES_MIN } from './limits.js';
 
 const large = (fill: string) => Buffer.from(JSON.stringify({ data: fill.repeat(PLATFORM_LARGE_BODY_BYTES_MIN) }));
 
-test('large bodies are parsed in the worker: each call gets its own value, in any order of completion', async () => {
+test('large bodies are parsed in the background thread: each call gets its own value, in any order of completion', async () => {
   const bodies = ['a', 'b', 'c', 'd'].map(large);
   const values = await Promise.all(bodies.map((body) => parseJsonBody(body)));
   assert.deepEqual(values.map((v) => (v as { data: string }).data.slice(0, 3)), ['aaa', 'bbb', 'ccc', 'ddd']);
   assert.equal((values[0] as { data: string }).data.length, PLATFORM_LARGE_BODY_BYTES_MIN);
-  // The worker was handed the body's memory: the caller's buffer is detached, not copied.
+  // The thread was handed the body's memory: the caller's buffer is detached, not copied.
   assert.equal(bodies[0]!.buffer.byteLength, 0);
 });
 
@@ -22,17 +22,17 @@ test('a slice of a shared buffer is copied before it is handed over, so its neig
   assert.equal(shared.subarray(0, 10).toString(), '#'.repeat(10));
 });
 
-test('invalid JSON is BadJson, large or small; an empty body is undefined; own __proto__ keys stay data', async () => {
+test('invalid JSON is NotJson, large or small; an empty body is undefined; own __proto__ keys stay data', async () => {
   const truncated = large('z').subarray(0, PLATFORM_LARGE_BODY_BYTES_MIN + 5);
-  await assert.rejects(parseJsonBody(Buffer.from(truncated)), BadJson);
-  await assert.rejects(parseJsonBody(Buffer.from('{"a":')), BadJson);
+  await assert.rejects(parseJsonBody(Buffer.from(truncated)), NotJson);
+  await assert.rejects(parseJsonBody(Buffer.from('{"a":')), NotJson);
   assert.equal(await parseJsonBody(Buffer.alloc(0)), undefined);
   const hostile = Buffer.from(`{"__proto__":{"polluted":true},"pad":"${'p'.repeat(PLATFORM_LARGE_BODY_BYTES_MIN)}"}`);
   const value = (await parseJsonBody(hostile)) as Record<string, unknown>;
   assert.equal(Object.getPrototypeOf(value), Object.prototype);
   assert.deepEqual(Object.getOwnPropertyDescriptor(value, '__proto__')?.value, { polluted: true });
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
-  // Deep nesting fails the parse with a RangeError inside the worker, which answers BadJson and lives on.
-  await assert.rejects(parseJsonBody(Buffer.from('['.repeat(PLATFORM_LARGE_BODY_BYTES_MIN * 4))), BadJson);
+  // Deep nesting is not JSON it can parse; the thread answers NotJson and lives on.
+  await assert.rejects(parseJsonBody(Buffer.from('['.repeat(PLATFORM_LARGE_BODY_BYTES_MIN * 4))), NotJson);
   assert.deepEqual(await parseJsonBody(Buffer.from(`[${'1,'.repeat(PLATFORM_LARGE_BODY_BYTES_MIN)}1]`)).then((v) => (v as number[]).length), PLATFORM_LARGE_BODY_BYTES_MIN + 1);
 });

@@ -3,7 +3,7 @@ import type { Capability, RouteHandler } from '../capabilities/capability.js';
 import type { Slot } from '../runtime/supervisor.js';
 import { readBody, requestUrl, sendError, sendJson } from '../http/respond.js';
 import { ConcurrencyGate } from '../support/concurrency-gate.js';
-import { BadJson, parseJsonBody } from './json-body.js';
+import { NotJson, parseJsonBody } from './json-body.js';
 import type { PlinthError } from '../support/result.js';
 import {
   HOLD_MS_MAX, PLATFORM_BODY_BYTES_MAX, PLATFORM_CALLS_HELD_MAX, PLATFORM_CALLS_IN_FLIGHT_MAX, PLATFORM_CALLS_QUEUED_MAX,
@@ -126,8 +126,8 @@ export function createPlatformApi(capabilities: readonly Capability[], onBug: (a
       try {
         body = await parseJsonBody(raw);
       } catch (error) {
-        if (!(error instanceof BadJson)) throw error;
-        return sendError(res, { code: 'platform.bad_json', message: error.message });
+        if (!(error instanceof NotJson)) throw error;
+        return sendError(res, { code: 'platform.bad_json', message: `the request body is not valid JSON: ${error.message}` });
       }
     }
     const gone = new AbortController();

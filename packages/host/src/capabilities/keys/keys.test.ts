@@ -58,6 +58,14 @@ describe('enclave-style Ed25519 keys', () => {
     assert.equal(await call(daemon, 'alpha', 'keys', 'verify', 'signer', message, new Uint8Array(signature)), true);
     assert.equal(await call(daemon, 'alpha', 'keys', 'verify', 'signer', new TextEncoder().encode('attack at dusk'), new Uint8Array(signature)), false);
 
+    // A large message is signed and checked in the background thread: the same signatures.
+    const large = new Uint8Array(SIGN_DATA_BYTES_MAX).map((_, i) => i % 251);
+    const largeSignature = bytesOf(await call(daemon, 'alpha', 'keys', 'sign', 'signer', large));
+    assert.equal(verify(null, large, createPublicKey(key.publicKey.pem), largeSignature), true);
+    assert.equal(await call(daemon, 'alpha', 'keys', 'verify', 'signer', large, new Uint8Array(largeSignature)), true);
+    large[SIGN_DATA_BYTES_MAX - 1]! ^= 1;
+    assert.equal(await call(daemon, 'alpha', 'keys', 'verify', 'signer', large, new Uint8Array(largeSignature)), false);
+
     const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: key.publicKey.jwk.kid })).toString('base64url');
     const payload = Buffer.from(JSON.stringify({ sub: 'someone' })).toString('base64url');
     const jwsSignature = bytesOf(await call(daemon, 'alpha', 'keys', 'sign', 'signer', `${header}.${payload}`));

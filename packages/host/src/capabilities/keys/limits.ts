@@ -2,6 +2,8 @@
 export const KEY_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
 /** Data one `sign` or `verify` call takes; larger messages should be hashed first (as JWS and Git do). */
 export const SIGN_DATA_BYTES_MAX = 1024 * 1024;
+/** Data from this size on is signed and verified in the low-priority background thread; smaller in libuv's pool (quicker there). */
+export const LARGE_INPUT_BYTES_MIN = 64 * 1024;
 /** Keys per app, counting names, not versions. */
 export const KEYS_PER_APP_MAX = 1_000;
 /** Versions kept per key; each rotation adds one. Delete old versions to rotate further. */

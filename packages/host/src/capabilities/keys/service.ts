@@ -1,8 +1,11 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSignCallback, verify as edVerifyCallback, type KeyObject } from 'node:crypto';
 import type { Keyring } from '../../keyring/keyring.js';
 import type { ControlPlane } from '../../store/control-plane.js';
+import { signInBackground, verifyInBackground } from '../../support/background-thread.js';
 import { fail, ok, type Result } from '../../support/result.js';
-import { AUDIT_BATCH_ROWS_MAX, AUDIT_FLUSH_MS, AUDIT_ROWS_PER_APP_MAX, KEYS_PER_APP_MAX, KEY_NAME_PATTERN, KEY_VERSIONS_MAX, PRIVATE_KEY_CACHE_ENTRIES_MAX } from './limits.js';
+import {
+  AUDIT_BATCH_ROWS_MAX, AUDIT_FLUSH_MS, AUDIT_ROWS_PER_APP_MAX, KEYS_PER_APP_MAX, KEY_NAME_PATTERN, KEY_VERSIONS_MAX, LARGE_INPUT_BYTES_MIN, PRIVATE_KEY_CACHE_ENTRIES_MAX,
+} from './limits.js';
 
 export type KeysErrorCode = 'keys.not_found' | 'keys.exists' | 'keys.invalid_name' | 'keys.too_many' | 'keys.too_many_versions';
 export type KeyOperation = 'create' | 'sign' | 'verify' | 'rotate' | 'delete' | 'public_key';
@@ -29,10 +32,18 @@ interface KeyRow { name: string; version: number; public_key: Buffer; sealed_pri
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 /** Ed25519 in libuv's thread pool: the callback forms run off the event loop, which every app shares. */
+/**
+ * Off the event loop: small inputs in libuv's thread pool, large ones in the low-priority
+ * background thread, so a flood of 1 MiB signatures yields the CPU to other apps' calls.
+ */
 const edSign = (data: Buffer, key: KeyObject) =>
-  new Promise<Buffer>((resolve, reject) => edSignCallback(null, data, key, (error, signature) => (error ? reject(error) : resolve(signature))));
+  data.length >= LARGE_INPUT_BYTES_MIN
+    ? signInBackground(data, key)
+    : new Promise<Buffer>((resolve, reject) => edSignCallback(null, data, key, (error, signature) => (error ? reject(error) : resolve(signature))));
 const edVerify = (data: Buffer, key: KeyObject, signature: Buffer) =>
-  new Promise<boolean>((resolve, reject) => edVerifyCallback(null, data, key, signature, (error, valid) => (error ? reject(error) : resolve(valid))));
+  data.length >= LARGE_INPUT_BYTES_MIN
+    ? verifyInBackground(data, key, signature)
+    : new Promise<boolean>((resolve, reject) => edVerifyCallback(null, data, key, signature, (error, valid) => (error ? reject(error) : resolve(valid))));
 
 function publicKeyForms(name: string, version: number, raw: Buffer): PublicKeyForms {
   const key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
