@@ -14,7 +14,7 @@ export interface Flags {
   json?: boolean | undefined; url?: string | undefined; data?: string | undefined; port?: string | undefined;
   'base-url'?: string | undefined; 'sign-key'?: string | undefined; output?: string | undefined; follow?: boolean | undefined;
   lines?: string | undefined; 'keep-data'?: boolean | undefined; name?: string | undefined; admin?: boolean | undefined;
-  'password-stdin'?: boolean | undefined; user?: string | undefined; app?: string | undefined; help?: boolean | undefined;
+  'password-stdin'?: boolean | undefined; user?: string | undefined; app?: string | undefined; help?: boolean | undefined; version?: boolean | undefined;
   audit?: boolean | undefined; history?: string | undefined; 'allow-downgrade'?: boolean | undefined;
   rotate?: boolean | undefined; 's3-port'?: string | undefined;
 }
@@ -39,7 +39,7 @@ const USAGE = `usage: plinth <command> [options]
   users add <email> [--name N] [--admin] [--password-stdin] | users list
   tokens create --user <email> --app <app>         bearer token for one app
   tokens revoke <token>                            revoke a bearer token
-common: --json, --url URL (the daemon), --data DIR (where admin.token is)`;
+common: --json, --url URL (the daemon), --data DIR (where admin.token is); --help, --version`;
 
 function print(flags: Flags, value: unknown, text: string): void {
   process.stdout.write(flags.json ? `${JSON.stringify(value)}\n` : `${text}\n`);
@@ -128,6 +128,10 @@ async function logs(client: DaemonClient, flags: Flags, appId: string): Promise<
 
 export async function runCommand(args: string[], flags: Flags): Promise<void> {
   const [command, ...rest] = args;
+  if (flags.version) {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    return print(flags, { version }, `plinth ${version}`);
+  }
   if (!command || flags.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
