@@ -21,6 +21,7 @@ import { createAppProxy } from './http/app-proxy.js';
 import { createClientIpResolver } from './http/client-ip.js';
 import { createConsole } from './http/console.js';
 import { createFrontDoor, createS3Door } from './http/front-door.js';
+import { requestUrl } from './http/respond.js';
 import { loadIdentitySigner } from './identity/identity-signer.js';
 import { LOGIN_LINK_MS } from './identity/limits.js';
 import { createIdentityRoutes } from './identity/routes.js';
@@ -136,8 +137,9 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   const identity = createIdentityRoutes({ users, sessions, signer, baseUrl: config.baseUrl, appName: (id) => registry.get(id)?.name });
   const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, updater, registry, egress, sockets, alarms, keys, objects, keyring, supervisor, users, sessions, logs, appUrl });
   const frontDoor = createFrontDoor({
-    baseHost: config.baseHost, log, appExists: (id) => supervisor.has(id),
+    baseHost: config.baseHost, baseOrigin: config.baseUrl.origin, log, appExists: (id) => supervisor.has(id),
     console: createConsole({ identity, admin, registry, appUrl }),
+    admin: (req, res) => admin(req, res, requestUrl(req)),
     s3: objects.handleEndpoint,
     ...appRoutes(createAppProxy({
       supervisor, sessions, users, signer, sockets, baseUrl: config.baseUrl, clientIp: createClientIpResolver(config.trustedProxies),

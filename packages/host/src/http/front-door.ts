@@ -2,7 +2,7 @@ import { createServer, ServerResponse, type IncomingMessage, type Server } from 
 import type { Logger } from 'pino';
 import { APP_ID_PATTERN } from '../apps/manifest.js';
 import { notFoundPage } from './pages.js';
-import { sendError, sendHtml, wantsHtml, writeRawError } from './respond.js';
+import { requestUrl, sendError, sendHtml, wantsHtml, writeRawError } from './respond.js';
 import type { Duplex } from 'node:stream';
 
 export type HostHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -10,7 +10,11 @@ export type HostHandler = (req: IncomingMessage, res: ServerResponse) => Promise
 export interface FrontDoorDeps {
   /** The console's host, e.g. `localhost:8080`; apps live at `<app>.<baseHost>`. */
   readonly baseHost: string;
+  /** The console's origin, named in the answer on hosts that are neither the console nor an app. */
+  readonly baseOrigin: string;
   readonly console: HostHandler;
+  /** The admin API (`/api/admin/`), also reached through the console. */
+  readonly admin: HostHandler;
   readonly app: (req: IncomingMessage, res: ServerResponse, appId: string) => Promise<void>;
   readonly appExists: (appId: string) => boolean;
   readonly appUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer, appId: string) => Promise<void>;
@@ -83,8 +87,12 @@ export function createFrontDoor(deps: FrontDoorDeps) {
     if (host.endsWith(s3Suffix)) return deps.s3(req, res, host.slice(0, -s3Suffix.length));
     const appId = appOf(host);
     if (appId) return deps.app(req, res, appId);
+    // The admin API takes the admin token and never a cookie, so it can answer on any name or
+    // address of the daemon (`plinth --url http://127.0.0.1:8080`) without a DNS-rebinding risk.
+    // Names under the base host stay the apps', and the console's pages and cookies stay on it.
+    if (!host.endsWith(appSuffix) && requestUrl(req).pathname.startsWith('/api/admin/')) return deps.admin(req, res);
     if (wantsHtml(req)) return sendHtml(res, 404, notFoundPage(host));
-    sendError(res, { code: 'app.not_found', message: `no app answers at host ${host || '(none)'}` });
+    sendError(res, { code: 'app.not_found', message: `no app answers at host ${host || '(none)'}; the console is at ${deps.baseOrigin}, and the admin API answers on any address of the daemon` });
   }
 
   /** The app a Host names, or undefined for the console and unknown hosts. */
