@@ -73,6 +73,25 @@ export function createS3Door(handle: FrontDoorDeps['s3'], log: Logger) {
 }
 
 
+/** Console paths whose GET spends a one-time code: a link checker's HEAD must not use it up. */
+const ONE_TIME_CODE_PATHS = new Set(['/login/link']);
+
+/**
+ * The platform's own routes answer HEAD as GET without a body (RFC 9110 §9.3.2). Node's response
+ * already drops the body of a HEAD request, so the routes only need to see GET. Returns false
+ * when it answered itself.
+ */
+function headAsGet(req: IncomingMessage, res: ServerResponse, onConsole: boolean): boolean {
+  if (req.method !== 'HEAD') return true;
+  const { pathname } = requestUrl(req);
+  if (onConsole && ONE_TIME_CODE_PATHS.has(pathname)) {
+    sendError(res, { code: 'http.method_not_allowed', message: `HEAD ${pathname} would spend its one-time code; use GET` }, { allow: 'GET' });
+    return false;
+  }
+  req.method = 'GET';
+  return true;
+}
+
 /** Routes by Host: the console on the base host, each app on its own subdomain, a 404 page for the rest. */
 export function createFrontDoor(deps: FrontDoorDeps) {
   const appSuffix = `.${deps.baseHost}`;
@@ -82,11 +101,12 @@ export function createFrontDoor(deps: FrontDoorDeps) {
 
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const host = (req.headers.host ?? '').toLowerCase();
-    if (host === deps.baseHost) return deps.console(req, res);
     if (host === s3Host) return deps.s3(req, res, undefined);
     if (host.endsWith(s3Suffix)) return deps.s3(req, res, host.slice(0, -s3Suffix.length));
     const appId = appOf(host);
     if (appId) return deps.app(req, res, appId);
+    if (!headAsGet(req, res, host === deps.baseHost)) return;
+    if (host === deps.baseHost) return deps.console(req, res);
     // The admin API takes the admin token and never a cookie, so it can answer on any name or
     // address of the daemon (`plinth --url http://127.0.0.1:8080`) without a DNS-rebinding risk.
     // Names under the base host stay the apps', and the console's pages and cookies stay on it.
