@@ -55,6 +55,11 @@ export interface BuiltApp {
 /** A key file holds one JWK and one public key; anything far bigger is the wrong file. */
 const SIGN_KEY_FILE_BYTES_MAX = 64 * 1024;
 
+/** Where `plinth build` writes a package unless told otherwise, relative to the working folder. */
+export function packageFileName(manifest: Pick<Manifest, 'id' | 'version'>): string {
+  return `${manifest.id}-${manifest.version}.plinth`;
+}
+
 export async function buildApp(appDir: string, opts: BuildOptions = {}): Promise<Result<BuiltApp, BuildErrorCode>> {
   const root = path.resolve(appDir);
   const manifest = await readManifest(root);
@@ -81,7 +86,7 @@ export async function buildApp(appDir: string, opts: BuildOptions = {}): Promise
   const archive = await packArchive(files, signingKey);
   const checked = await readArchive(archive);
   if (!checked.ok) return checked;
-  const file = path.resolve(opts.outFile ?? `${id}-${version}.plinth`);
+  const file = path.resolve(opts.outFile ?? packageFileName(manifest.value.manifest));
   const written = await writeAtomically(file, archive);
   if (!written.ok) return written;
   return ok({ file, manifest: manifest.value.manifest, bytes: archive.byteLength, skipped });
@@ -281,7 +286,7 @@ async function addAsset(
 }
 
 /** Writes beside the target and renames, so a failed build never leaves half a package behind. */
-async function writeAtomically(file: string, bytes: Uint8Array): Promise<Result<void, BuildErrorCode>> {
+export async function writeAtomically(file: string, bytes: Uint8Array): Promise<Result<void, BuildErrorCode>> {
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     await mkdir(path.dirname(file), { recursive: true });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateSigningKey, loadConfig, startDaemon, type Daemon } from '@plinth/host';
-import { buildApp } from './build-app.js';
+import { buildApp, packageFileName, writeAtomically } from './build-app.js';
 import { CliError } from './cli-error.js';
 import { dev } from './dev.js';
 import { createDaemonClient, type DaemonClient } from './daemon-client.js';
@@ -14,7 +14,7 @@ export interface Flags {
   json?: boolean | undefined; url?: string | undefined; data?: string | undefined; port?: string | undefined;
   'base-url'?: string | undefined; 'sign-key'?: string | undefined; output?: string | undefined; follow?: boolean | undefined;
   lines?: string | undefined; 'keep-data'?: boolean | undefined; name?: string | undefined; admin?: boolean | undefined;
-  'password-stdin'?: boolean | undefined; user?: string | undefined; app?: string | undefined; help?: boolean | undefined;
+  'password-stdin'?: boolean | undefined; user?: string | undefined; app?: string | undefined; help?: boolean | undefined; version?: boolean | undefined;
   audit?: boolean | undefined; history?: string | undefined; 'allow-downgrade'?: boolean | undefined;
   rotate?: boolean | undefined; 's3-port'?: string | undefined;
 }
@@ -27,9 +27,9 @@ const USAGE = `usage: plinth <command> [options]
   dev <dir> [--port N] [--data DIR]                run a daemon with that app; rebuild and reload on save
   build <dir> [-o file] [--sign-key file]          bundle an app into <id>-<version>.plinth
   keygen <file>                                    make a package signing key pair
-  install <file|dir>                               install a package (a folder is built first)
+  install <file|dir> [-o file]                     install a package (a folder is built first and kept as -o or <id>-<version>.plinth)
   uninstall <app> [--keep-data]                    remove an app
-  update <app> <file|dir> [--allow-downgrade]      gated update: the new version's POST /after-update decides
+  update <app> <file|dir> [-o file] [--allow-downgrade]   gated update: the new version's POST /after-update decides
   rollback <app>                                   back to the version before the last update, and its data
   apps [--history <app>]                           list apps, or one app's updates
   logs <app> [-f] [--lines N] [--audit]            console output and platform events; --audit: key use
@@ -39,7 +39,7 @@ const USAGE = `usage: plinth <command> [options]
   users add <email> [--name N] [--admin] [--password-stdin] | users list
   tokens create --user <email> --app <app>         bearer token for one app
   tokens revoke <token>                            revoke a bearer token
-common: --json, --url URL (the daemon), --data DIR (where admin.token is)`;
+common: --json, --url URL (the daemon), --data DIR (where admin.token is); --help, --version`;
 
 function print(flags: Flags, value: unknown, text: string): void {
   process.stdout.write(flags.json ? `${JSON.stringify(value)}\n` : `${text}\n`);
@@ -56,18 +56,48 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
-/** Builds a folder into a temporary package, or reads a package file. */
-async function packageBytes(target: string, signKey: string | undefined): Promise<Uint8Array> {
+interface PackageToSend {
+  readonly bytes: Uint8Array;
+  /** For a folder that was built: where to keep the package once the daemon has taken it. */
+  readonly keepAs?: string;
+}
+
+/**
+ * Reads a package file, or builds a folder into a temporary file. A built package is to be kept
+ * at `outFile`, by default where `plinth build` would write it.
+ */
+async function packageToSend(target: string, signKey: string | undefined, outFile: string | undefined): Promise<PackageToSend> {
   if (!existsSync(target)) throw new CliError(`${target} does not exist`);
-  if (!statSync(target).isDirectory()) return readFileSync(target);
+  if (!statSync(target).isDirectory()) {
+    if (outFile !== undefined) throw new CliError(`-o names where a built folder is kept; ${target} is a package file already`);
+    return { bytes: readFileSync(target) };
+  }
   const dir = mkdtempSync(join(tmpdir(), 'plinth-build-'));
   try {
     const built = await buildApp(target, { outFile: join(dir, 'app.plinth'), signKeyFile: signKey });
     if (!built.ok) throw new CliError(`build failed: ${built.error.message}`);
-    return readFileSync(built.value.file);
+    return { bytes: readFileSync(built.value.file), keepAs: resolve(outFile ?? packageFileName(built.value.manifest)) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Keeps a built package only after the daemon took it, so the file beside the app is always a
+ * package that was installed and can be installed again; a refused build is not kept.
+ */
+async function keepPackage(sent: PackageToSend): Promise<string | undefined> {
+  if (sent.keepAs === undefined) return undefined;
+  const written = await writeAtomically(sent.keepAs, sent.bytes);
+  if (written.ok) return sent.keepAs;
+  // The install or update itself succeeded: say so with the exit status, and warn about the file.
+  process.stderr.write(`plinth: warning: the package was not kept: ${written.error.message}\n`);
+  return undefined;
+}
+
+/** The command's result, with where its package was kept. */
+function printWithPackage(flags: Flags, value: object, text: string, kept: string | undefined): void {
+  print(flags, kept === undefined ? value : { ...value, package: kept }, kept === undefined ? text : `${text}\npackage kept at ${kept}`);
 }
 
 interface AppView { id: string; version: string; url: string; runtime: { state: string } | null; sockets?: { open: number }; nextAlarm?: string | null }
@@ -100,7 +130,7 @@ async function installExamples(daemon: Daemon): Promise<void> {
   for (const name of readdirSync(examples)) {
     const dir = join(examples, name);
     if (!existsSync(join(dir, 'plinth.json'))) continue;
-    const result = await daemon.installer.install(await packageBytes(dir, undefined));
+    const result = await daemon.installer.install((await packageToSend(dir, undefined, undefined)).bytes);
     process.stdout.write(result.ok ? `installed example ${result.value.id}\n` : `example ${name} not installed: ${result.error.message}\n`);
   }
 }
@@ -128,6 +158,10 @@ async function logs(client: DaemonClient, flags: Flags, appId: string): Promise<
 
 export async function runCommand(args: string[], flags: Flags): Promise<void> {
   const [command, ...rest] = args;
+  if (flags.version) {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    return print(flags, { version }, `plinth ${version}`);
+  }
   if (!command || flags.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
@@ -153,8 +187,9 @@ export async function runCommand(args: string[], flags: Flags): Promise<void> {
   const client = createDaemonClient(flags, process.env);
   switch (command) {
     case 'install': {
-      const app = await client.call<AppView>('POST', '/api/admin/apps', await packageBytes(need(rest[0], 'package file or folder'), flags['sign-key']), 'application/gzip');
-      return print(flags, app, `installed ${app.id} ${app.version} at ${app.url}`);
+      const sent = await packageToSend(need(rest[0], 'package file or folder'), flags['sign-key'], flags.output);
+      const app = await client.call<AppView>('POST', '/api/admin/apps', sent.bytes, 'application/gzip');
+      return printWithPackage(flags, app, `installed ${app.id} ${app.version} at ${app.url}`, await keepPackage(sent));
     }
     case 'uninstall': {
       const id = need(rest[0], 'app id');
@@ -163,9 +198,9 @@ export async function runCommand(args: string[], flags: Flags): Promise<void> {
     }
     case 'update': {
       const id = need(rest[0], 'app id');
-      const bytes = await packageBytes(need(rest[1], 'package file or folder'), flags['sign-key']);
-      const result = await client.call<{ from: string; to: string; durationMs: number }>('POST', `/api/admin/apps/${encodeURIComponent(id)}/updates${flags['allow-downgrade'] ? '?allowDowngrade=true' : ''}`, bytes, 'application/gzip');
-      return print(flags, result, `updated ${id} ${result.from} → ${result.to} in ${result.durationMs} ms`);
+      const sent = await packageToSend(need(rest[1], 'package file or folder'), flags['sign-key'], flags.output);
+      const result = await client.call<{ from: string; to: string; durationMs: number }>('POST', `/api/admin/apps/${encodeURIComponent(id)}/updates${flags['allow-downgrade'] ? '?allowDowngrade=true' : ''}`, sent.bytes, 'application/gzip');
+      return printWithPackage(flags, result, `updated ${id} ${result.from} → ${result.to} in ${result.durationMs} ms`, await keepPackage(sent));
     }
     case 'rollback': {
       const id = need(rest[0], 'app id');

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, watch } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, relative, resolve, sep } from 'node:path';
+import { watch } from 'chokidar';
 import { loadConfig, startDaemon, type Daemon } from '@plinth/host';
 import { buildApp } from './build-app.js';
 import { CliError } from './cli-error.js';
@@ -10,6 +11,13 @@ const REBUILD_DEBOUNCE_MS = 150;
 async function buildBytes(appDir: string, outFile: string): Promise<{ ok: true; bytes: Uint8Array } | { ok: false; message: string }> {
   const built = await buildApp(appDir, { outFile });
   return built.ok ? { ok: true, bytes: readFileSync(built.value.file) } : { ok: false, message: built.error.message };
+}
+
+/** What a save there does not rebuild: the dev daemon's own data, dependencies, git, and built packages. */
+function ignoredByDev(appDir: string, dataDir: string, path: string): boolean {
+  if (path === dataDir || path.startsWith(`${dataDir}${sep}`)) return true;
+  const parts = relative(appDir, path).split(sep);
+  return parts.includes('node_modules') || parts.includes('.git') || basename(path).endsWith('.plinth');
 }
 
 /**
@@ -29,7 +37,6 @@ export async function dev(appDir: string, flags: { port?: string | undefined; da
   const installed = daemon.registry.get(manifestId) ? await daemon.installer.reload(first.bytes) : await daemon.installer.install(first.bytes);
   if (!installed.ok) throw new CliError(installed.error.message);
   const url = `${config.baseUrl.protocol}//${installed.value.id}.${config.baseHost}/`;
-  process.stdout.write(`\nplinth dev: ${installed.value.id} ${installed.value.version} at ${url}\nSign in (one-time link): ${await daemon.adminSignInLink()}\nWatching ${dir} for changes.\n`);
 
   let timer: NodeJS.Timeout | undefined;
   let building = Promise.resolve();
@@ -39,11 +46,16 @@ export async function dev(appDir: string, flags: { port?: string | undefined; da
     const reloaded = await daemon.installer.reload(built.bytes);
     process.stdout.write(reloaded.ok ? `plinth dev: reloaded ${reloaded.value.id} ${reloaded.value.version}\n` : `plinth dev: reload failed: ${reloaded.error.message}\n`);
   };
-  watch(dir, { recursive: true }, (_event, file) => {
-    const name = String(file ?? '');
-    if (name.startsWith('.plinth-dev') || name.startsWith('node_modules') || name.endsWith('.plinth')) return;
+  // chokidar, not fs.watch: Node's recursive watch on Linux follows the file it first saw, so after
+  // an atomic save (a temporary file renamed over it, as sed -i and many editors do) it missed
+  // every later save of that file, silently. chokidar watches folders and picks the new file up.
+  const watcher = watch(dir, { ignoreInitial: true, ignored: (path) => ignoredByDev(dir, config.dataDir, path) });
+  watcher.on('all', () => {
     clearTimeout(timer);
     timer = setTimeout(() => { building = building.then(rebuild, rebuild); }, REBUILD_DEBOUNCE_MS);
   });
+  watcher.on('error', (error) => process.stdout.write(`plinth dev: watching ${dir} failed, saves may not reload: ${(error as Error).message}\n`));
+  await new Promise<void>((ready) => watcher.once('ready', ready));
+  process.stdout.write(`\nplinth dev: ${installed.value.id} ${installed.value.version} at ${url}\nSign in (one-time link): ${await daemon.adminSignInLink()}\nWatching ${dir} for changes.\n`);
   return daemon;
 }

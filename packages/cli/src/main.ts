@@ -26,6 +26,7 @@ async function main(argv: string[]): Promise<void> {
       user: { type: 'string' },
       app: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
+      version: { type: 'boolean', default: false },
       audit: { type: 'boolean', default: false },
       history: { type: 'string' },
       'allow-downgrade': { type: 'boolean', default: false },

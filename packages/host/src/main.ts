@@ -10,7 +10,7 @@ import { createEgress } from './capabilities/egress/index.js';
 import { createAlarmCapability, createAlarms } from './capabilities/alarms/index.js';
 import { createInfoCapability } from './capabilities/info/index.js';
 import { createKeysCapability, createKeysService } from './capabilities/keys/index.js';
-import { createLocalBlobStore, createObjects, createRemoteBlobStore } from './capabilities/objects/index.js';
+import { createLocalBlobStore, createObjects, createRemoteBlobStore, s3PortEndpoint } from './capabilities/objects/index.js';
 import { createSecretsCapability, createSecretsService } from './capabilities/secrets/index.js';
 import { createSqlCapability, createSqlService } from './capabilities/sql/index.js';
 import { createSocketsCapability, createSocketsService } from './capabilities/sockets/index.js';
@@ -21,6 +21,7 @@ import { createAppProxy } from './http/app-proxy.js';
 import { createClientIpResolver } from './http/client-ip.js';
 import { createConsole } from './http/console.js';
 import { createFrontDoor, createS3Door } from './http/front-door.js';
+import { requestUrl } from './http/respond.js';
 import { loadIdentitySigner } from './identity/identity-signer.js';
 import { LOGIN_LINK_MS } from './identity/limits.js';
 import { createIdentityRoutes } from './identity/routes.js';
@@ -84,10 +85,11 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
     event: (appId, text) => logs.append(appId, 'platform', text),
   });
   const objectsDirOf = (appId: string) => join(appPaths(config.dataDir, appId).data, 'objects');
+  const objectsHostEndpoint = new URL(`${config.baseUrl.protocol}//s3.${config.baseHost}`);
   const objects = createObjects({
     db, keyring, objectsDirOf, now, appExists: (appId) => registry.get(appId) !== undefined,
     blobs: config.s3Backend ? createRemoteBlobStore(config.s3Backend, join(config.dataDir, 'spool')) : createLocalBlobStore(objectsDirOf),
-    endpoint: new URL(`${config.baseUrl.protocol}//s3.${config.baseHost}`), idleTimeoutMs: config.s3IdleTimeoutMs,
+    endpoint: objectsHostEndpoint, idleTimeoutMs: config.s3IdleTimeoutMs,
     onBug: (appId, error) => log.error({ err: error, appId }, 'objects: unexpected error'),
     storageBytesMax: config.appStorageBytesMax, sqlBytes: sql.sqlBytes,
   });
@@ -134,10 +136,16 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   for (const failure of await installer.loadAll()) log.error(failure, 'an installed app could not be loaded; it answers 404 until `plinth uninstall <app> --keep-data` and a fresh install');
 
   const identity = createIdentityRoutes({ users, sessions, signer, baseUrl: config.baseUrl, appName: (id) => registry.get(id)?.name });
-  const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, updater, registry, egress, sockets, alarms, keys, objects, keyring, supervisor, users, sessions, logs, appUrl });
+  // The S3 port listens before the admin API is made, so that `--s3-port 0` has its real port to report.
+  const s3Door = config.s3Port === undefined ? undefined : createS3Door(objects.handleEndpoint, log);
+  const s3Port = await s3Door?.listen(config.s3Port!, config.listenHost);
+  if (s3Port !== undefined) platformPorts.add(s3Port);
+  const objectsEndpoint = s3Port === undefined ? objectsHostEndpoint : s3PortEndpoint(config.listenHost, config.baseUrl, s3Port);
+  const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, updater, registry, egress, sockets, alarms, keys, objects, keyring, supervisor, users, sessions, logs, appUrl, objectsEndpoint });
   const frontDoor = createFrontDoor({
-    baseHost: config.baseHost, log, appExists: (id) => supervisor.has(id),
+    baseHost: config.baseHost, baseOrigin: config.baseUrl.origin, log, appExists: (id) => supervisor.has(id),
     console: createConsole({ identity, admin, registry, appUrl }),
+    admin: (req, res) => admin(req, res, requestUrl(req)),
     s3: objects.handleEndpoint,
     ...appRoutes(createAppProxy({
       supervisor, sessions, users, signer, sockets, baseUrl: config.baseUrl, clientIp: createClientIpResolver(config.trustedProxies),
@@ -146,9 +154,6 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   });
   const port = await frontDoor.listen(config.port, config.listenHost);
   platformPorts.add(port);
-  const s3Door = config.s3Port === undefined ? undefined : createS3Door(objects.handleEndpoint, log);
-  const s3Port = await s3Door?.listen(config.s3Port!, config.listenHost);
-  if (s3Port !== undefined) platformPorts.add(s3Port);
   alarms.start();
   const purgeTimer = setInterval(() => sessions.purgeExpired(), SESSION_PURGE_MS);
   purgeTimer.unref();

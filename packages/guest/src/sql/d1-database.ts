@@ -151,3 +151,26 @@ export class D1Database {
     return Object.assign(Object.create(this) as D1Database, { getBookmark: () => null });
   }
 }
+
+type PlinthD1Database = D1Database;
+type PlinthD1PreparedStatement = D1PreparedStatement;
+type PlinthD1Meta = D1Meta;
+
+/*
+ * Cloudflare's D1 names as global types, as @cloudflare/workers-types declares them. ORM adapters
+ * name them in their .d.ts files without importing them (drizzle-orm/d1 uses D1Database,
+ * D1PreparedStatement, D1Result and D1Response); declared here, they are Plinth's classes, so an
+ * app type-checks without Cloudflare's types and its query results are typed instead of `any`.
+ */
+declare global {
+  interface D1Database extends PlinthD1Database {}
+  interface D1PreparedStatement extends PlinthD1PreparedStatement {}
+  interface D1Response {
+    success: true;
+    meta: PlinthD1Meta;
+    error?: never;
+  }
+  interface D1Result<T = unknown> extends D1Response {
+    results: T[];
+  }
+}

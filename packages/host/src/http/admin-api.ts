@@ -42,6 +42,8 @@ export interface AdminApiDeps {
   readonly sessions: SessionStore;
   readonly logs: AppLogs;
   readonly appUrl: (appId: string) => string;
+  /** The S3 endpoint `plinth objects credentials` prints: the S3 port when there is one, else `s3.<base host>`. */
+  readonly objectsEndpoint: URL;
 }
 
 const tokenRequestSchema = z.object({ user: emailSchema, app: z.string().min(1).max(64) });
@@ -136,10 +138,10 @@ export function createAdminApi(deps: AdminApiDeps) {
         return sendJson(res, 200, deps.objects.usage(id!));
       case 'GET apps/:id/objects-credentials':
         if (!deps.registry.get(id!)) return sendError(res, appNotFound(id!));
-        return sendJson(res, 200, deps.objects.credentials(id!));
+        return sendJson(res, 200, deps.objects.credentials(id!, deps.objectsEndpoint));
       case 'POST apps/:id/objects-credentials':
         if (!deps.registry.get(id!)) return sendError(res, appNotFound(id!));
-        return sendJson(res, 200, deps.objects.rotateCredentials(id!));
+        return sendJson(res, 200, deps.objects.rotateCredentials(id!, deps.objectsEndpoint));
       case 'POST root-key-rotations': {
         try {
           return sendJson(res, 200, deps.keyring.rotateRootKey());

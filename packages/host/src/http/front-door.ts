@@ -2,7 +2,7 @@ import { createServer, ServerResponse, type IncomingMessage, type Server } from 
 import type { Logger } from 'pino';
 import { APP_ID_PATTERN } from '../apps/manifest.js';
 import { notFoundPage } from './pages.js';
-import { sendError, sendHtml, wantsHtml, writeRawError } from './respond.js';
+import { requestUrl, sendError, sendHtml, wantsHtml, writeRawError } from './respond.js';
 import type { Duplex } from 'node:stream';
 
 export type HostHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -10,7 +10,11 @@ export type HostHandler = (req: IncomingMessage, res: ServerResponse) => Promise
 export interface FrontDoorDeps {
   /** The console's host, e.g. `localhost:8080`; apps live at `<app>.<baseHost>`. */
   readonly baseHost: string;
+  /** The console's origin, named in the answer on hosts that are neither the console nor an app. */
+  readonly baseOrigin: string;
   readonly console: HostHandler;
+  /** The admin API (`/api/admin/`), also reached through the console. */
+  readonly admin: HostHandler;
   readonly app: (req: IncomingMessage, res: ServerResponse, appId: string) => Promise<void>;
   readonly appExists: (appId: string) => boolean;
   readonly appUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer, appId: string) => Promise<void>;
@@ -69,6 +73,25 @@ export function createS3Door(handle: FrontDoorDeps['s3'], log: Logger) {
 }
 
 
+/** Console paths whose GET spends a one-time code: a link checker's HEAD must not use it up. */
+const ONE_TIME_CODE_PATHS = new Set(['/login/link']);
+
+/**
+ * The platform's own routes answer HEAD as GET without a body (RFC 9110 §9.3.2). Node's response
+ * already drops the body of a HEAD request, so the routes only need to see GET. Returns false
+ * when it answered itself.
+ */
+function headAsGet(req: IncomingMessage, res: ServerResponse, onConsole: boolean): boolean {
+  if (req.method !== 'HEAD') return true;
+  const { pathname } = requestUrl(req);
+  if (onConsole && ONE_TIME_CODE_PATHS.has(pathname)) {
+    sendError(res, { code: 'http.method_not_allowed', message: `HEAD ${pathname} would spend its one-time code; use GET` }, { allow: 'GET' });
+    return false;
+  }
+  req.method = 'GET';
+  return true;
+}
+
 /** Routes by Host: the console on the base host, each app on its own subdomain, a 404 page for the rest. */
 export function createFrontDoor(deps: FrontDoorDeps) {
   const appSuffix = `.${deps.baseHost}`;
@@ -78,13 +101,18 @@ export function createFrontDoor(deps: FrontDoorDeps) {
 
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const host = (req.headers.host ?? '').toLowerCase();
-    if (host === deps.baseHost) return deps.console(req, res);
     if (host === s3Host) return deps.s3(req, res, undefined);
     if (host.endsWith(s3Suffix)) return deps.s3(req, res, host.slice(0, -s3Suffix.length));
     const appId = appOf(host);
     if (appId) return deps.app(req, res, appId);
+    if (!headAsGet(req, res, host === deps.baseHost)) return;
+    if (host === deps.baseHost) return deps.console(req, res);
+    // The admin API takes the admin token and never a cookie, so it can answer on any name or
+    // address of the daemon (`plinth --url http://127.0.0.1:8080`) without a DNS-rebinding risk.
+    // Names under the base host stay the apps', and the console's pages and cookies stay on it.
+    if (!host.endsWith(appSuffix) && requestUrl(req).pathname.startsWith('/api/admin/')) return deps.admin(req, res);
     if (wantsHtml(req)) return sendHtml(res, 404, notFoundPage(host));
-    sendError(res, { code: 'app.not_found', message: `no app answers at host ${host || '(none)'}` });
+    sendError(res, { code: 'app.not_found', message: `no app answers at host ${host || '(none)'}; the console is at ${deps.baseOrigin}, and the admin API answers on any address of the daemon` });
   }
 
   /** The app a Host names, or undefined for the console and unknown hosts. */

@@ -146,7 +146,8 @@ export function createPlatformApi(capabilities: readonly Capability[], onBug: (a
   return async function handlePlatform(appId: string, req: IncomingMessage, res: ServerResponse, slot: Slot): Promise<void> {
     const url = requestUrl(req);
     const stream = streams.find((s) => url.pathname.startsWith(s.prefix));
-    const match = stream ? undefined : matchRoute(routes, req.method ?? 'GET', url.pathname);
+    // HEAD runs the GET route (RFC 9110 §9.3.2); Node drops the body of a HEAD response.
+    const match = stream ? undefined : matchRoute(routes, req.method === 'HEAD' ? 'GET' : req.method ?? 'GET', url.pathname);
     if (!stream && !match) return sendError(res, { code: 'platform.not_found', message: `${req.method} ${url.pathname} is not part of the platform API` });
     if (match === 'bad_path') return sendError(res, { code: 'platform.bad_path', message: `${url.pathname} has a malformed percent-encoding` });
     const holdError = await waitForHold(appId, slot, url.pathname);

@@ -34,6 +34,8 @@ export interface TestDaemon {
   readonly baseUrl: string;
   readonly dataDir: string;
   readonly adminToken: string;
+  /** The CLI's working folder (temporary): `install <dir>` and `update <app> <dir>` keep their packages here. */
+  readonly cliDir: string;
   readonly process: ChildProcess;
   readonly output: () => string;
   /** `http://<app>.localhost:<port><path>`. */
@@ -71,14 +73,15 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
   child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
   child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
   await waitForListening(baseUrl, child, () => output);
+  const cliDir = mkdtempSync(join(tmpdir(), 'plinth-cli-'));
 
   const daemon: TestDaemon = {
-    port, baseUrl, dataDir, process: child, output: () => output,
+    port, baseUrl, dataDir, cliDir, process: child, output: () => output,
     adminToken: readFileSync(join(dataDir, 'admin.token'), 'utf8').trim(),
     appUrl: (appId, path = '/') => `http://${appId}.localhost:${port}${path}`,
     fetch: (url, init = {}) => undiciFetch(url, { redirect: 'manual', dispatcher: loopbackAgent, ...init }),
     cli(args, input) {
-      const run = spawnSync(process.execPath, [CLI, ...args], { env: { ...env, PLINTH_ADMIN_TOKEN: '' }, input, encoding: 'utf8', timeout: 60_000 });
+      const run = spawnSync(process.execPath, [CLI, ...args], { env: { ...env, PLINTH_ADMIN_TOKEN: '' }, cwd: cliDir, input, encoding: 'utf8', timeout: 60_000 });
       return { status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
     },
     exited() {
@@ -86,7 +89,7 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
       return new Promise((resolve) => child.once('exit', () => resolve()));
     },
     cliAsync(args) {
-      const run = spawn(process.execPath, [CLI, ...args], { env: { ...env, PLINTH_ADMIN_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const run = spawn(process.execPath, [CLI, ...args], { env: { ...env, PLINTH_ADMIN_TOKEN: '' }, cwd: cliDir, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       run.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -101,6 +104,7 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
         clearTimeout(timer);
       }
       if (!options.dataDir && !keepData) rmSync(dataDir, { recursive: true, force: true });
+      rmSync(cliDir, { recursive: true, force: true });
     },
   };
   return daemon;

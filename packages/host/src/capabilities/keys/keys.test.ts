@@ -140,6 +140,18 @@ describe('enclave-style Ed25519 keys', () => {
     assert.notEqual(own.publicKey.raw, alphas.publicKey.raw, 'same name, separate keys');
   });
 
+  test('getOrCreate records a create for a new key and a public_key read for an existing one', async () => {
+    type AuditRow = { key: string; version: number; operation: string };
+    const auditOf = (key: string) => {
+      const run = daemon.cli(['logs', 'beta', '--audit', '--json']);
+      assert.equal(run.status, 0, run.stderr);
+      return run.stdout.trim().split('\n').map((l) => JSON.parse(l) as AuditRow).filter((r) => r.key === key).map(({ version, operation }) => ({ version, operation }));
+    };
+    assert.equal((await call<{ created: boolean }>(daemon, 'beta', 'keys', 'getOrCreate', 'audited')).created, true);
+    assert.equal((await call<{ created: boolean }>(daemon, 'beta', 'keys', 'getOrCreate', 'audited')).created, false);
+    assert.deepEqual(auditOf('audited'), [{ version: 1, operation: 'create' }, { version: 1, operation: 'public_key' }]);
+  });
+
   test('every use is audited without key material, and no response or log holds private key bytes', async () => {
     for (let i = 0; i < 20; i++) seen.push(JSON.stringify(await rpc(daemon, 'alpha', 'keys', 'sign', 'signer', `message ${i}`)));
     const audit = daemon.cli(['logs', 'alpha', '--audit', '--json']);

@@ -119,7 +119,13 @@ export function createKeysService(db: ControlPlane, keyring: Keyring, now: () =>
     if (!KEY_NAME_PATTERN.test(name)) return fail('keys.invalid_name', `key names are 1 to 128 of A-Z a-z 0-9 _ - . (got ${JSON.stringify(name.slice(0, 129))})`);
     return db.transaction((): Result<KeyView & { created: boolean }, KeysErrorCode> => {
       const existing = versionsOf.all(appId, name);
-      if (existing.length) return onlyIfAbsent ? ok({ ...view(name, existing), created: false }) : fail('keys.exists', `a key named ${name} already exists; use rotate to add a version`);
+      if (existing.length && !onlyIfAbsent) return fail('keys.exists', `a key named ${name} already exists; use rotate to add a version`);
+      if (existing.length) {
+        // getOrCreate of a key that exists reads it, and every single-key read is audited.
+        const found = view(name, existing);
+        record(appId, name, found.version, 'public_key');
+        return ok({ ...found, created: false });
+      }
       const names = db.prepare<[string], { n: number }>('SELECT count(DISTINCT name) AS n FROM signing_keys WHERE app_id = ? AND deleted_at IS NULL').get(appId)!.n;
       if (names >= KEYS_PER_APP_MAX) return fail('keys.too_many', `an app holds at most ${KEYS_PER_APP_MAX} keys`);
       const version = nextVersion.get(appId, name)!.next;

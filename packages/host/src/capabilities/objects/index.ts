@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import type { Keyring } from '../../keyring/keyring.js';
 import type { ControlPlane } from '../../store/control-plane.js';
@@ -32,6 +33,17 @@ export interface ObjectsDeps {
   readonly storageBytesMax: number;
   /** What the app's SQL databases hold now; they share the quota. */
   readonly sqlBytes: (appId: string) => number;
+}
+
+/**
+ * The `--s3-port` listener's endpoint for S3 tools: the address it listens on, or the base URL's
+ * host name when that is every interface. Tools other than browsers and curl do not resolve
+ * `s3.localhost`, and an operator sets the port for them.
+ */
+export function s3PortEndpoint(listenHost: string, baseUrl: URL, port: number): URL {
+  const everyInterface = listenHost === '0.0.0.0' || listenHost === '::';
+  const host = everyInterface ? baseUrl.hostname : isIPv6(listenHost) ? `[${listenHost}]` : listenHost;
+  return new URL(`http://${host}:${port}`);
 }
 
 /** Runs a service call, turning S3Error into the ABI's `objects.*` error. */
@@ -70,7 +82,7 @@ export function createObjects(deps: ObjectsDeps) {
     if (result.ok) await service.durable(appId);
     return result;
   };
-  const credentialsFor = (appId: string) => ({ endpoint: deps.endpoint.origin, region: OBJECTS_REGION, ...credentials.getOrCreate(appId) });
+  const credentialsFor = (appId: string, endpoint = deps.endpoint) => ({ endpoint: endpoint.origin, region: OBJECTS_REGION, ...credentials.getOrCreate(appId) });
 
   const capability = {
     name: 'objects',
@@ -131,8 +143,9 @@ export function createObjects(deps: ObjectsDeps) {
   return {
     capability,
     handleEndpoint: s3.handleEndpoint,
-    credentials: credentialsFor,
-    rotateCredentials: (appId: string) => ({ endpoint: deps.endpoint.origin, region: OBJECTS_REGION, ...credentials.rotate(appId) }),
+    /** For the operator: `endpoint` is where their S3 tools are to go (the S3 port, when there is one). */
+    credentials: (appId: string, endpoint: URL) => credentialsFor(appId, endpoint),
+    rotateCredentials: (appId: string, endpoint: URL) => ({ endpoint: endpoint.origin, region: OBJECTS_REGION, ...credentials.rotate(appId) }),
     usage: service.usage,
     storedBytes: service.storedBytes,
     async removeApp(appId: string, keepData: boolean): Promise<void> {

@@ -561,14 +561,15 @@ describe('objects: the S3 API through @aws-sdk/client-s3 with its default settin
     const lookup = (_host: string, options: { all?: boolean }, callback: (error: null, address: string | { address: string; family: number }[], family?: number) => void) =>
       (options.all ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(null, '127.0.0.1', 4));
     const requestHandler = { httpAgent: new HttpAgent({ lookup } as ConstructorParameters<typeof HttpAgent>[0]) };
+    // The CLI's credentials name the S3 port here (the fixture sets one); this is the front door's S3 host.
+    const frontDoorEndpoint = `http://s3.localhost:${f.daemon.port}`;
     const virtual = new S3Client({
-      endpoint: c.endpoint, region: c.region, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
+      endpoint: frontDoorEndpoint, region: c.region, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey },
       requestHandler,
     });
-    assert.equal(c.endpoint, `http://s3.localhost:${f.daemon.port}`);
     assert.equal(await (await virtual.send(new GetObjectCommand({ Bucket: 'photos', Key: 'digits' }))).Body!.transformToString(), '0123456789');
     const pathStyle = new S3Client({
-      endpoint: c.endpoint, region: c.region, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey }, forcePathStyle: true, requestHandler,
+      endpoint: frontDoorEndpoint, region: c.region, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey }, forcePathStyle: true, requestHandler,
     });
     assert.equal(await (await pathStyle.send(new GetObjectCommand({ Bucket: 'photos', Key: 'digits' }))).Body!.transformToString(), '0123456789');
     virtual.destroy();
