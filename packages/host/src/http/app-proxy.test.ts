@@ -149,6 +149,39 @@ describe('front door: routing, identity and header hygiene', () => {
     assert.equal(((await own.json()) as Echo).headers.authorization, 'Basic YTpi');
   });
 
+  test('no header that carries a platform token reaches the app, however it is spelled', async () => {
+    const created = daemon.cli(['tokens', 'create', '--user', 'ada@example.com', '--app', 'echo']);
+    assert.equal(created.status, 0, created.stderr);
+    const token = created.stdout.trim();
+    const echoOf = async (headers: Record<string, string>) => {
+      const response = await daemon.fetch(daemon.appUrl('echo', '/public/x'), { headers });
+      const body = (await response.json()) as Echo & { error?: { code: string } };
+      return { status: response.status, body };
+    };
+    const carriesToken = (echo: Echo) => Object.entries(echo.headers).filter(([, value]) => /pl(adm|[tsahl])_/i.test(value)).map(([name]) => name);
+    // One token, `Bearer` in any case, any spaces or tabs around it: the platform takes it and the app gets the user.
+    for (const spelling of [`Bearer ${token}`, `bearer ${token}`, `BEARER\t${token}`, `Bearer   ${token}   `, `bEaReR \t ${token}`]) {
+      const { status, body } = await echoOf({ authorization: spelling });
+      assert.equal(status, 200, JSON.stringify(spelling));
+      assert.equal(body.headers['plinth-user-email'], 'ada@example.com', JSON.stringify(spelling));
+      assert.deepEqual(carriesToken(body), [], JSON.stringify(spelling));
+    }
+    // Anything else holding a platform secret in Authorization is refused, on public paths too, and never forwarded.
+    for (const spelling of [`Bearer ${token} x`, `Bearer ${token}, Bearer ${token}`, `Bearer ${token} ${token}`, `Bearer x ${token}`, `Token ${token}`,
+      `Basic ${token}`, `Bearer "${token}"`, token, `Bearer ${daemon.adminToken}`, `Bearer ${token.toUpperCase()}`]) {
+      const { status, body } = await echoOf({ authorization: spelling });
+      assert.equal(status, 401, JSON.stringify(spelling));
+      assert.equal(body.error?.code, 'auth.invalid_token', JSON.stringify(spelling));
+    }
+    // A platform secret in any other header is removed; the request goes on without it.
+    const { status, body } = await echoOf({ 'x-api-key': token, 'x-forwarded-authorization': `Bearer ${token}`, 'sec-websocket-protocol': `chat, ${token}`, cookie: `theme=dark; stash=${token}`, 'x-kept': 'yes' });
+    assert.equal(status, 200);
+    assert.deepEqual(carriesToken(body), []);
+    assert.equal(body.headers['x-kept'], 'yes');
+    assert.equal(body.headers.cookie, 'theme=dark');
+    assert.equal(body.headers['plinth-user-email'], undefined);
+  });
+
   test('reserved paths are unreachable from outside, however they are spelled', async () => {
     for (const path of ['/after-update', '/.plinth/x', '/.plinth/events/socket', '/%2eplinth/x', '/.PLINTH/x', '//after-update', '/public/../after-update', '/AFTER-UPDATE']) {
       for (const method of ['GET', 'POST']) {

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { isPublicPath } from '../apps/manifest.js';
 import { mergeSlashes, type AssetServer } from '../capabilities/assets/index.js';
-import { authenticateAppRequest } from '../identity/authenticate.js';
+import { authenticateAppRequest, platformAuthorization } from '../identity/authenticate.js';
 import type { IdentitySigner } from '../identity/identity-signer.js';
 import { APP_SESSION_MS } from '../identity/limits.js';
 import type { SessionStore } from '../identity/sessions.js';
+import { holdsPlatformSecret } from '../identity/tokens.js';
 import type { User, UserStore } from '../identity/users.js';
 import type { Deployment, Supervisor } from '../runtime/supervisor.js';
 import type { SocketsService } from '../capabilities/sockets/index.js';
@@ -68,8 +69,10 @@ export function createAppProxy(deps: AppProxyDeps) {
   async function forwardHeaders(req: IncomingMessage, appId: string, user: User | null, client: ClientAddress): Promise<IncomingHttpHeaders> {
     const headers: IncomingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
-      if (DROPPED_REQUEST_HEADERS.has(name) || name.startsWith('plinth-')) continue;
-      if (name === 'authorization' && user && typeof value === 'string' && /^bearer\s+plt_/i.test(value)) continue;
+      if (DROPPED_REQUEST_HEADERS.has(name) || name.startsWith('plinth-') || value === undefined) continue;
+      // A platform secret never reaches app code, in Authorization (taken or refused by admit) or anywhere else.
+      if (name === 'authorization' && platformAuthorization(req).kind !== 'none') continue;
+      if ((Array.isArray(value) ? value : [value]).some(holdsPlatformSecret)) continue;
       headers[name] = value;
     }
     const cookie = withoutPlatformCookies(req.headers.cookie);

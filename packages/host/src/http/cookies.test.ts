@@ -8,6 +8,8 @@ test('platform cookies are removed and the app\'s own are kept in order', () => 
   assert.equal(withoutPlatformCookies(undefined), undefined);
   // A cookie whose name merely starts like ours is the app's.
   assert.equal(withoutPlatformCookies(`${APP_COOKIE}_theirs=1`), `${APP_COOKIE}_theirs=1`);
+  // One holding a platform secret is not passed on.
+  assert.equal(withoutPlatformCookies(`a=1; stash=plt_${'A'.repeat(43)}`), 'a=1');
 });
 
 test('readCookie finds a cookie by exact name', () => {

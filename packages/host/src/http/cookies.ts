@@ -1,3 +1,5 @@
+import { holdsPlatformSecret } from '../identity/tokens.js';
+
 /** The platform's own cookies; the front door removes them before a request reaches app code. */
 export const CONSOLE_COOKIE = 'plinth_session';
 export const APP_COOKIE = 'plinth_app_session';
@@ -12,13 +14,16 @@ export function readCookie(header: string | undefined, name: string): string | u
   return undefined;
 }
 
-/** The Cookie header without the platform's cookies, or undefined when nothing is left. */
+/**
+ * The Cookie header without the platform's cookies and without any whose value holds a platform
+ * secret, or undefined when nothing is left.
+ */
 export function withoutPlatformCookies(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const kept = header
     .split(';')
     .map((p) => p.trim())
-    .filter((p) => p && !PLATFORM_COOKIES.has(p.slice(0, Math.max(p.indexOf('='), 0)).trim()));
+    .filter((p) => p && !holdsPlatformSecret(p) && !PLATFORM_COOKIES.has(p.slice(0, Math.max(p.indexOf('='), 0)).trim()));
   return kept.length ? kept.join('; ') : undefined;
 }
 
