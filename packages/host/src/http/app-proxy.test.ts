@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import { REPO_ROOT, TEST_APPS, addUser, installApp, signInToApp, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
+import { REPO_ROOT, TEST_APPS, addUser, installApp, postSignIn, signInToApp, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
 
 interface Echo { method: string; url: string; headers: Record<string, string>; body: string | null }
 
@@ -71,8 +71,7 @@ describe('front door: routing, identity and header hygiene', () => {
 
   test('the handoff code works once and only for its app; a misdirected code is burned', async () => {
     const handoffUrl = async () => {
-      const body = new URLSearchParams({ email: 'ada@example.com', password: 'correct horse battery', app: 'echo', return: '/' });
-      const login = await daemon.fetch(`${daemon.baseUrl}/login`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const login = await postSignIn(daemon, { email: 'ada@example.com', password: 'correct horse battery', app: 'echo', return: '/' });
       return new URL(login.headers.get('location')!);
     };
     const misdirected = await handoffUrl();
@@ -91,17 +90,15 @@ describe('front door: routing, identity and header hygiene', () => {
   });
 
   test('a wrong password is refused and sets no cookie', async () => {
-    const body = new URLSearchParams({ email: 'ada@example.com', password: 'wrong password!' });
-    const login = await daemon.fetch(`${daemon.baseUrl}/login`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const login = await postSignIn(daemon, { email: 'ada@example.com', password: 'wrong password!' });
     assert.equal(login.status, 401);
-    assert.equal(login.headers.get('set-cookie'), null);
+    assert.deepEqual(login.headers.getSetCookie(), []);
   });
 
   test('an open redirect through the return path is not possible', async () => {
-    const body = new URLSearchParams({ email: 'ada@example.com', password: 'correct horse battery', return: '//evil.example/x' });
-    const login = await daemon.fetch(`${daemon.baseUrl}/login`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const login = await postSignIn(daemon, { email: 'ada@example.com', password: 'correct horse battery', return: '//evil.example/x' });
     assert.equal(login.status, 302);
-    assert.equal(login.headers.get('location'), '/');
+    assert.equal(login.headers.get('location'), `${daemon.baseUrl}/`);
   });
 
   test('platform cookies never reach the app, while the app\'s own cookies do', async () => {

@@ -5,6 +5,7 @@ import { mergeSlashes, type AssetServer } from '../capabilities/assets/index.js'
 import { authenticateAppRequest, platformAuthorization } from '../identity/authenticate.js';
 import type { IdentitySigner } from '../identity/identity-signer.js';
 import { APP_SESSION_MS } from '../identity/limits.js';
+import { returnUrl } from '../identity/return-path.js';
 import type { SessionStore } from '../identity/sessions.js';
 import { holdsPlatformSecret } from '../identity/tokens.js';
 import type { User, UserStore } from '../identity/users.js';
@@ -60,12 +61,9 @@ export function isReservedPath(pathname: string): boolean {
   });
 }
 
-/** The only place a return path is accepted: same-origin absolute paths, never `//host` or `/\host`. */
-export function safeReturnPath(value: string | null | undefined): string {
-  return value && value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/\\') ? value : '/';
-}
-
 export function createAppProxy(deps: AppProxyDeps) {
+  const appOrigin = (appId: string) => `${deps.baseUrl.protocol}//${appId}.${deps.baseUrl.host}`;
+
   async function forwardHeaders(req: IncomingMessage, appId: string, user: User | null, client: ClientAddress): Promise<IncomingHttpHeaders> {
     const headers: IncomingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
@@ -100,7 +98,7 @@ export function createAppProxy(deps: AppProxyDeps) {
       return;
     }
     const cookie = deps.sessions.issue('app', session.userId, APP_SESSION_MS, { appId });
-    redirect(res, safeReturnPath(session.returnTo), {
+    redirect(res, returnUrl(session.returnTo, appOrigin(appId)), {
       'set-cookie': sessionCookie(APP_COOKIE, cookie, APP_SESSION_MS, deps.baseUrl.protocol === 'https:'),
     });
   }

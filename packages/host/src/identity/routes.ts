@@ -1,10 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { safeReturnPath } from '../http/app-proxy.js';
+import { z } from 'zod';
 import { CONSOLE_COOKIE, clearCookie, readCookie, sessionCookie } from '../http/cookies.js';
+import { errorPage } from '../http/pages.js';
 import { readBody, redirect, sendError, sendHtml, sendJson } from '../http/respond.js';
+import type { PlinthError } from '../support/result.js';
 import type { IdentitySigner } from './identity-signer.js';
-import { CONSOLE_SESSION_MS, HANDOFF_CODE_MS, LOGIN_BODY_BYTES_MAX } from './limits.js';
+import { CONSOLE_SESSION_MS, HANDOFF_CODE_MS, LOGIN_BODY_BYTES_MAX, PASSWORD_CHARS_MAX } from './limits.js';
 import { signInPage } from './pages.js';
+import { returnPathSchema, returnUrl } from './return-path.js';
 import type { SessionStore } from './sessions.js';
 import type { User, UserStore } from './users.js';
 
@@ -17,13 +20,40 @@ export interface IdentityRouteDeps {
   readonly appName: (appId: string) => string | undefined;
 }
 
+// An unknown app id is ignored, as before; the bound only keeps junk out of the page.
+const appIdSchema = z.string().max(64);
+const signInQuerySchema = z.object({ app: appIdSchema.optional(), return: returnPathSchema.optional() });
+const signInFormSchema = z.object({
+  email: z.string().max(254).default(''),
+  password: z.string().max(PASSWORD_CHARS_MAX).default(''),
+  app: appIdSchema.optional(),
+  return: returnPathSchema.optional(),
+});
+type SignInTarget = { readonly app?: string | undefined; readonly return?: string | undefined };
+
+function badRequest(error: z.ZodError): PlinthError<'http.bad_request'> {
+  return { code: 'http.bad_request', message: error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ') };
+}
+
+/** Browsers say they take HTML, on form posts too; API clients and scripts get JSON. */
+const acceptsHtml = (req: IncomingMessage) => (req.headers.accept ?? '').includes('text/html');
+
 /** Sign-in, sign-out, the handoff to app origins, and the JWKS, all on the console origin. */
 export function createIdentityRoutes(deps: IdentityRouteDeps) {
   const secure = deps.baseUrl.protocol === 'https:';
+  const origin = deps.baseUrl.origin;
   // Signing in redirects to the handoff on an app origin, so the form may lead there.
   const signInFormAction = `'self' ${deps.baseUrl.protocol}//*.${deps.baseUrl.host}`;
-  const showSignIn = (res: ServerResponse, status: number, app: string | null, returnTo: string | null, error: string | null) =>
-    sendHtml(res, status, signInPage({ app: app && (deps.appName(app) ?? null), returnTo, appId: app, error }), signInFormAction);
+  const showSignIn = (res: ServerResponse, status: number, target: SignInTarget, error: string | null) => {
+    const app = target.app ?? null;
+    sendHtml(res, status, signInPage({ app: app && (deps.appName(app) ?? null), returnTo: target.return ?? null, appId: app, error }), signInFormAction);
+  };
+
+  /** A request that failed its schema: an error page for a browser, the JSON error for anyone else. */
+  function refuse(req: IncomingMessage, res: ServerResponse, error: PlinthError<'http.bad_request'>): void {
+    if (!acceptsHtml(req)) return sendError(res, error);
+    sendHtml(res, 400, errorPage('That request was not used', error.message));
+  }
 
   function consoleUser(req: IncomingMessage): User | undefined {
     const cookie = readCookie(req.headers.cookie, CONSOLE_COOKIE);
@@ -35,11 +65,11 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
     return `${deps.baseUrl.protocol}//${appId}.${deps.baseUrl.host}`;
   }
 
-  /** Where to go once signed in: through the handoff when an app asked, else the console. */
-  function next(user: User, app: string | null, returnTo: string | null): string {
-    if (!app || deps.appName(app) === undefined) return safeReturnPath(returnTo);
-    const code = deps.sessions.issue('handoff', user.id, HANDOFF_CODE_MS, { appId: app, returnTo: safeReturnPath(returnTo) });
-    return `${appOrigin(app)}/.plinth/handoff?code=${encodeURIComponent(code)}`;
+  /** Where to go once signed in: through the handoff when an app asked, else `return` on the console. */
+  function next(user: User, target: SignInTarget): string {
+    if (!target.app || deps.appName(target.app) === undefined) return returnUrl(target.return, origin);
+    const code = deps.sessions.issue('handoff', user.id, HANDOFF_CODE_MS, { appId: target.app, returnTo: target.return ?? '/' });
+    return `${appOrigin(target.app)}/.plinth/handoff?code=${encodeURIComponent(code)}`;
   }
 
   function signIn(res: ServerResponse, user: User, location: string): void {
@@ -50,27 +80,34 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
   async function postLogin(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req, LOGIN_BODY_BYTES_MAX);
     if (!body) return sendError(res, { code: 'http.body_too_large', message: `a sign-in form is at most ${LOGIN_BODY_BYTES_MAX} bytes` });
-    const form = new URLSearchParams(body.toString('utf8'));
-    const app = form.get('app');
-    const returnTo = form.get('return');
-    const user = await deps.users.authenticate(form.get('email') ?? '', form.get('password') ?? '');
-    if (!user) return showSignIn(res, 401, app, returnTo, 'That email and password do not match.');
-    signIn(res, user, next(user, app, returnTo));
+    const parsed = signInFormSchema.safeParse(Object.fromEntries(new URLSearchParams(body.toString('utf8'))));
+    if (!parsed.success) return refuse(req, res, badRequest(parsed.error));
+    const form = parsed.data;
+    const user = await deps.users.authenticate(form.email, form.password);
+    if (!user) return showSignIn(res, 401, form, 'That email and password do not match.');
+    signIn(res, user, next(user, form));
+  }
+
+  /** The `app` and `return` of a query, or undefined when `res` was answered with a 400. */
+  function signInQuery(req: IncomingMessage, res: ServerResponse, url: URL): SignInTarget | undefined {
+    const parsed = signInQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+    if (parsed.success) return parsed.data;
+    refuse(req, res, badRequest(parsed.error));
+    return undefined;
   }
 
   /** Returns true when the request was one of ours. */
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
-    const route = `${req.method} ${url.pathname}`;
-    const app = url.searchParams.get('app');
-    const returnTo = url.searchParams.get('return');
-    switch (route) {
+    switch (`${req.method} ${url.pathname}`) {
       case 'GET /.well-known/jwks.json':
         sendJson(res, 200, deps.signer.jwks, { 'cache-control': 'public, max-age=300' });
         return true;
       case 'GET /login': {
+        const target = signInQuery(req, res, url);
+        if (!target) return true;
         const user = consoleUser(req);
-        if (user) redirect(res, next(user, app, returnTo));
-        else showSignIn(res, 200, app, returnTo, null);
+        if (user) redirect(res, next(user, target));
+        else showSignIn(res, 200, target, null);
         return true;
       }
       case 'POST /login':
@@ -79,8 +116,8 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
       case 'GET /login/link': {
         const session = deps.sessions.consume('login_link', url.searchParams.get('code') ?? '');
         const user = session && deps.users.get(session.userId);
-        if (user) signIn(res, user, '/');
-        else showSignIn(res, 401, null, null, 'That sign-in link is invalid, used or expired.');
+        if (user) signIn(res, user, `${origin}/`);
+        else showSignIn(res, 401, {}, 'That sign-in link is invalid, used or expired.');
         return true;
       }
       case 'POST /logout': {
@@ -90,9 +127,11 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
         return true;
       }
       case 'GET /handoff': {
+        const target = signInQuery(req, res, url);
+        if (!target) return true;
         const user = consoleUser(req);
-        if (!user) redirect(res, `/login?${url.searchParams}`);
-        else redirect(res, next(user, app, returnTo));
+        if (!user) redirect(res, `${origin}/login?${url.searchParams}`);
+        else redirect(res, next(user, target));
         return true;
       }
       default:
