@@ -142,6 +142,7 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
     ...appRoutes(createAppProxy({
       supervisor, sessions, users, signer, sockets, baseUrl: config.baseUrl, clientIp: createClientIpResolver(config.trustedProxies),
       assets: createAssetServer({ event: (appId, text) => logs.append(appId, 'platform', text) }),
+      event: (appId, text) => logs.append(appId, 'platform', text),
     })),
   });
   const port = await frontDoor.listen(config.port, config.listenHost);

@@ -14,6 +14,7 @@ describe('front door: routing, identity and header hygiene', () => {
     daemon = await startTestDaemon();
     installApp(daemon, join(TEST_APPS, 'echo'));
     installApp(daemon, join(REPO_ROOT, 'examples/hello'));
+    installApp(daemon, join(TEST_APPS, 'mischief'));
     addUser(daemon, 'ada@example.com', 'correct horse battery', ['--name', 'Ada Lovelace']);
     cookie = await signInToApp(daemon, 'echo', 'ada@example.com', 'correct horse battery', '/private/page?x=1');
   });
@@ -177,6 +178,29 @@ describe('front door: routing, identity and header hygiene', () => {
     assert.equal(body.headers['x-kept'], 'yes');
     assert.equal(body.headers.cookie, 'theme=dark');
     assert.equal(body.headers['plinth-user-email'], undefined);
+  });
+
+  test('an app cannot set a cookie for another host or under a platform cookie\'s name', async () => {
+    const set = async (...cookies: string[]) => {
+      const query = cookies.map((c) => `c=${encodeURIComponent(c)}`).join('&');
+      const response = await daemon.fetch(daemon.appUrl('mischief', `/public/set-cookie?${query}`));
+      assert.equal(response.status, 200);
+      return response.headers.getSetCookie();
+    };
+    const host = `mischief.localhost`;
+    const kept = ['theme=dark; Path=/', `own=1; Domain=${host}`, `own2=1; domain=.MISCHIEF.localhost; Path=/x`, 'plinth_app_session_theirs=1', 'nameless'];
+    assert.deepEqual(await set(...kept), kept);
+    for (const cookie of [
+      'a=1; Domain=localhost', 'a=1; Domain=.localhost', 'a=1; domain = LOCALHOST ; Path=/', `a=1; Domain=${host}; Domain=localhost`, 'a=1; Domain=echo.localhost',
+      `a=1; Domain=x.${host}`, 'a=1; Domain=', 'plinth_session=x', 'plinth_app_session=x; Path=/private', 'PLINTH_APP_SESSION=x', ' plinth_session =x',
+      '__Host-plinth_session=x; Path=/; Secure', '__secure-plinth_app_session=x; Secure', '__Host-plinth_csrf=x; Path=/; Secure', 'plinth_csrf=x', '=plinth_session=x',
+    ]) {
+      assert.deepEqual(await set(cookie, 'kept=1'), ['kept=1'], cookie);
+    }
+    // The app's log says what was dropped and why.
+    const logs = daemon.cli(['logs', 'mischief']);
+    assert.match(logs.stdout, /front door dropped a Set-Cookie: Domain=localhost reaches beyond mischief\.localhost/);
+    assert.match(logs.stdout, /front door dropped a Set-Cookie: its name "PLINTH_APP_SESSION" is the platform's/);
   });
 
   test('reserved paths are unreachable from outside, however they are spelled', async () => {

@@ -15,7 +15,7 @@ import type { PlinthError } from '../support/result.js';
 import type { Duplex } from 'node:stream';
 import { RETRY_AFTER_SECONDS } from '../runtime/limits.js';
 import type { ClientAddress, ClientIpResolver } from './client-ip.js';
-import { APP_COOKIE, sessionCookie, withoutPlatformCookies } from './cookies.js';
+import { platformCookieNames, refusedAppCookie, sessionCookie, withoutPlatformCookies } from './cookies.js';
 import { redirect, requestUrl, sendError, wantsHtml, writeRawError } from './respond.js';
 
 export interface AppProxyDeps {
@@ -27,6 +27,8 @@ export interface AppProxyDeps {
   readonly clientIp: ClientIpResolver;
   readonly assets: AssetServer;
   readonly sockets: Pick<SocketsService, 'upgrade'>;
+  /** A platform line in the app's log, for what the front door did to its traffic. */
+  readonly event: (appId: string, text: string) => void;
 }
 
 type Admission =
@@ -62,6 +64,8 @@ export function isReservedPath(pathname: string): boolean {
 }
 
 export function createAppProxy(deps: AppProxyDeps) {
+  const secure = deps.baseUrl.protocol === 'https:';
+  const appCookie = platformCookieNames(secure).app;
   const appOrigin = (appId: string) => `${deps.baseUrl.protocol}//${appId}.${deps.baseUrl.host}`;
 
   async function forwardHeaders(req: IncomingMessage, appId: string, user: User | null, client: ClientAddress): Promise<IncomingHttpHeaders> {
@@ -99,7 +103,7 @@ export function createAppProxy(deps: AppProxyDeps) {
     }
     const cookie = deps.sessions.issue('app', session.userId, APP_SESSION_MS, { appId });
     redirect(res, returnUrl(session.returnTo, appOrigin(appId)), {
-      'set-cookie': sessionCookie(APP_COOKIE, cookie, APP_SESSION_MS, deps.baseUrl.protocol === 'https:'),
+      'set-cookie': sessionCookie(appCookie, cookie, APP_SESSION_MS, secure),
     });
   }
 
@@ -119,7 +123,7 @@ export function createAppProxy(deps: AppProxyDeps) {
     if (!deployment) return { kind: 'refused', error: { code: 'app.not_found', message: `no app ${appId} is installed here` } };
     const url = requestUrl(req);
     if (isReservedPath(url.pathname)) return { kind: 'refused', error: { code: 'http.not_found', message: `${url.pathname} is not found` } };
-    const identity = authenticateAppRequest(req, appId, deps.sessions, deps.users);
+    const identity = authenticateAppRequest(req, appId, { sessions: deps.sessions, users: deps.users, appCookie });
     if (identity.kind === 'refused') return { kind: 'refused', error: identity.error };
     const user = identity.kind === 'user' ? identity.user : null;
     const isPublic = isPublicPath(deployment.manifest, url.pathname);
@@ -168,6 +172,16 @@ export function createAppProxy(deps: AppProxyDeps) {
     await deps.sockets.upgrade(req, socket, head, { appId, url, headers, user });
   }
 
+  /** The app's Set-Cookie values the browser may have; each one dropped is logged with the reason. */
+  function allowedCookies(appId: string, value: string | string[]): string[] {
+    const hostname = `${appId}.${deps.baseUrl.hostname}`;
+    return (Array.isArray(value) ? value : [value]).filter((cookie) => {
+      const refused = refusedAppCookie(cookie, hostname);
+      if (refused) deps.event(appId, `front door dropped a Set-Cookie: ${refused}`);
+      return refused === undefined;
+    });
+  }
+
   return { handleApp, handleUpgrade };
 
   async function proxy(req: IncomingMessage, res: ServerResponse, appId: string, target: string, headers: IncomingHttpHeaders, timeoutMs: number): Promise<void> {
@@ -191,7 +205,13 @@ export function createAppProxy(deps: AppProxyDeps) {
       });
       const outHeaders: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(upstream.headers)) {
-        if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name)) outHeaders[name] = value;
+        if (value === undefined || DROPPED_RESPONSE_HEADERS.has(name)) continue;
+        if (name !== 'set-cookie') {
+          outHeaders[name] = value;
+          continue;
+        }
+        const cookies = allowedCookies(appId, value);
+        if (cookies.length > 0) outHeaders[name] = cookies;
       }
       // An error body is never a script or a style, so nosniff costs nothing there and stops a
       // browser from reading an app's 404 page (a missing asset, say) as something it is not.

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { APP_COOKIE, readCookie } from '../http/cookies.js';
+import { readCookies } from '../http/cookies.js';
 import type { PlinthError } from '../support/result.js';
 import type { SessionStore } from './sessions.js';
 import { mentionsPlatformSecret } from './tokens.js';
@@ -28,23 +28,30 @@ export function platformAuthorization(req: IncomingMessage): PlatformAuthorizati
   return match?.[1]?.startsWith('plt_') ? { kind: 'bearer', token: match[1] } : { kind: 'malformed' };
 }
 
+export interface AppAuthDeps {
+  readonly sessions: SessionStore;
+  readonly users: UserStore;
+  /** The app session cookie's name (`platformCookieNames`). */
+  readonly appCookie: string;
+}
+
 /** Who is calling an app origin: a bearer token scoped to this app, the app's session cookie, or nobody. */
-export function authenticateAppRequest(req: IncomingMessage, appId: string, sessions: SessionStore, users: UserStore): RequestIdentity {
+export function authenticateAppRequest(req: IncomingMessage, appId: string, deps: AppAuthDeps): RequestIdentity {
   const authorization = platformAuthorization(req);
   if (authorization.kind === 'malformed') {
     return { kind: 'refused', error: { code: 'auth.invalid_token', message: 'the Authorization header holds a platform token but is not `Bearer plt_…` with one token' } };
   }
   if (authorization.kind === 'bearer') {
-    const session = sessions.find('bearer', authorization.token);
-    const user = session && users.get(session.userId);
+    const session = deps.sessions.find('bearer', authorization.token);
+    const user = session && deps.users.get(session.userId);
     if (!session || !user) return { kind: 'refused', error: { code: 'auth.invalid_token', message: 'the bearer token is unknown, revoked or expired' } };
     if (session.appId !== appId) {
       return { kind: 'refused', error: { code: 'auth.wrong_app', message: `this token is scoped to app ${session.appId}, not ${appId}` } };
     }
     return { kind: 'user', user, via: 'bearer' };
   }
-  const cookie = readCookie(req.headers.cookie, APP_COOKIE);
-  const session = cookie ? sessions.find('app', cookie) : undefined;
-  const user = session && session.appId === appId ? users.get(session.userId) : undefined;
+  // An app session for another app is ignored, not counted: only this app's sessions compete.
+  const found = deps.sessions.fromCookie('app', readCookies(req.headers.cookie, deps.appCookie), (s) => s.appId === appId);
+  const user = found && deps.users.get(found.session.userId);
   return user ? { kind: 'user', user, via: 'cookie' } : { kind: 'anonymous' };
 }

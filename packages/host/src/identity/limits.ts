@@ -18,3 +18,8 @@ export const PASSWORD_CHARS_MAX = 1024;
 export const LOGIN_BODY_BYTES_MAX = 16 * 1024;
 /** A `return` path; longer than any page's path and query a browser keeps in a link. */
 export const RETURN_PATH_CHARS_MAX = 2048;
+/**
+ * Values of one session cookie name looked up per request. A browser sends one; a second means a
+ * planted cookie. More than this signs no one in, so a flood of planted cookies costs no lookups.
+ */
+export const SESSION_COOKIE_VALUES_MAX = 8;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { CONSOLE_COOKIE, clearCookie, readCookie, sessionCookie } from '../http/cookies.js';
+import { clearCookie, platformCookieNames, readCookies, sessionCookie } from '../http/cookies.js';
 import { errorPage } from '../http/pages.js';
 import { readBody, redirect, sendError, sendHtml, sendJson } from '../http/respond.js';
 import type { PlinthError } from '../support/result.js';
@@ -42,6 +42,7 @@ const acceptsHtml = (req: IncomingMessage) => (req.headers.accept ?? '').include
 export function createIdentityRoutes(deps: IdentityRouteDeps) {
   const secure = deps.baseUrl.protocol === 'https:';
   const origin = deps.baseUrl.origin;
+  const cookies = platformCookieNames(secure);
   // Signing in redirects to the handoff on an app origin, so the form may lead there.
   const signInFormAction = `'self' ${deps.baseUrl.protocol}//*.${deps.baseUrl.host}`;
   const showSignIn = (res: ServerResponse, status: number, target: SignInTarget, error: string | null) => {
@@ -55,11 +56,13 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
     sendHtml(res, 400, errorPage('That request was not used', error.message));
   }
 
-  function consoleUser(req: IncomingMessage): User | undefined {
-    const cookie = readCookie(req.headers.cookie, CONSOLE_COOKIE);
-    const session = cookie ? deps.sessions.find('console', cookie) : undefined;
-    return session ? deps.users.get(session.userId) : undefined;
+  /** The console session a browser holds: one live session under the console cookie (see `fromCookie`). */
+  function consoleSession(req: IncomingMessage): { user: User; secret: string } | undefined {
+    const found = deps.sessions.fromCookie('console', readCookies(req.headers.cookie, cookies.console));
+    const user = found && deps.users.get(found.session.userId);
+    return user && found ? { user, secret: found.secret } : undefined;
   }
+  const consoleUser = (req: IncomingMessage) => consoleSession(req)?.user;
 
   function appOrigin(appId: string): string {
     return `${deps.baseUrl.protocol}//${appId}.${deps.baseUrl.host}`;
@@ -74,7 +77,7 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
 
   function signIn(res: ServerResponse, user: User, location: string): void {
     const session = deps.sessions.issue('console', user.id, CONSOLE_SESSION_MS);
-    redirect(res, location, { 'set-cookie': sessionCookie(CONSOLE_COOKIE, session, CONSOLE_SESSION_MS, secure) });
+    redirect(res, location, { 'set-cookie': sessionCookie(cookies.console, session, CONSOLE_SESSION_MS, secure) });
   }
 
   async function postLogin(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -121,9 +124,9 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
         return true;
       }
       case 'POST /logout': {
-        const cookie = readCookie(req.headers.cookie, CONSOLE_COOKIE);
-        if (cookie) deps.sessions.revoke(cookie);
-        redirect(res, '/login', { 'set-cookie': clearCookie(CONSOLE_COOKIE, secure) });
+        const session = consoleSession(req);
+        if (session) deps.sessions.revoke(session.secret);
+        redirect(res, '/login', { 'set-cookie': clearCookie(cookies.console, secure) });
         return true;
       }
       case 'GET /handoff': {

@@ -1,5 +1,7 @@
+import assert from 'node:assert/strict';
 import type { ControlPlane } from '../store/control-plane.js';
-import { hashSecret, newSecret } from './tokens.js';
+import { SESSION_COOKIE_VALUES_MAX } from './limits.js';
+import { hashSecret, mentionsPlatformSecret, newSecret } from './tokens.js';
 
 export type SessionKind = 'console' | 'app' | 'bearer' | 'handoff' | 'login_link';
 
@@ -17,6 +19,8 @@ interface SessionRow { user_id: string; app_id: string | null; kind: SessionKind
 export const SESSION_PREFIX: Record<SessionKind, string> = {
   console: 'pls_', app: 'pla_', bearer: 'plt_', handoff: 'plh_', login_link: 'pll_',
 };
+// The front door recognises secrets by these prefixes (tokens.ts); a new kind must be recognised too.
+for (const prefix of Object.values(SESSION_PREFIX)) assert.ok(mentionsPlatformSecret(prefix), `tokens.ts does not recognise the prefix ${prefix}`);
 
 /**
  * Every credential the platform hands out (cookies, codes, bearer tokens) is a
@@ -31,6 +35,15 @@ export function createSessionStore(db: ControlPlane, now: () => number) {
     return { userId: row.user_id, appId: row.app_id, kind: row.kind, returnTo: row.return_to, expiresAt: row.expires_at };
   }
 
+  function find(kind: SessionKind, secret: string): Session | undefined {
+    const row = select.get(hashSecret(secret), kind, now());
+    return row ? toSession(row) : undefined;
+  }
+
+  function revoke(secret: string): void {
+    remove.run(hashSecret(secret));
+  }
+
   return {
     issue(kind: SessionKind, userId: string, lifetimeMs: number, opts: { appId?: string; returnTo?: string } = {}): string {
       const secret = newSecret(SESSION_PREFIX[kind]);
@@ -38,9 +51,23 @@ export function createSessionStore(db: ControlPlane, now: () => number) {
       insert.run(hashSecret(secret), userId, opts.appId ?? null, kind, opts.returnTo ?? null, at, at + lifetimeMs);
       return secret;
     },
-    find(kind: SessionKind, secret: string): Session | undefined {
-      const row = select.get(hashSecret(secret), kind, now());
-      return row ? toSession(row) : undefined;
+    find,
+    /**
+     * The session behind the values a browser sent under one cookie name. When exactly one is
+     * live and `accepts` it, that one; otherwise none. Two live ones mean someone planted one
+     * (a sibling host can, on plain http), and no order tells which: both are ended, so the
+     * planted one is dead and the next sign-in is the user's alone.
+     */
+    fromCookie(kind: SessionKind, values: readonly string[], accepts: (session: Session) => boolean = () => true): { secret: string; session: Session } | undefined {
+      const distinct = [...new Set(values)];
+      if (distinct.length > SESSION_COOKIE_VALUES_MAX) return undefined;
+      const live = distinct.flatMap((secret) => {
+        const session = find(kind, secret);
+        return session && accepts(session) ? [{ secret, session }] : [];
+      });
+      if (live.length === 1) return live[0];
+      for (const { secret } of live) revoke(secret);
+      return undefined;
     },
     /** Looks up and deletes in one transaction, so a code works exactly once even under a race. */
     consume(kind: SessionKind, secret: string): Session | undefined {
@@ -51,9 +78,7 @@ export function createSessionStore(db: ControlPlane, now: () => number) {
         return row ? toSession(row) : undefined;
       })();
     },
-    revoke(secret: string): void {
-      remove.run(hashSecret(secret));
-    },
+    revoke,
     removeForApp(appId: string): void {
       db.prepare('DELETE FROM sessions WHERE app_id = ?').run(appId);
     },

@@ -122,6 +122,69 @@ describe('sign-in attacks in a real browser', () => {
 
   const setCookieUrl = (origin: string, cookie: string) => `${origin}?c=${encodeURIComponent(cookie)}`;
 
+  test('an app cannot plant an app session for the base domain: the victim stays themselves', { timeout: 30_000 }, async () => {
+    const mallory = await mallorySessions();
+    const { context, page } = await freshContext();
+    try {
+      await victimSignsIn(page);
+      // A longer path is sent first, so before the fix echo saw Mallory.
+      await page.goto(setCookieUrl(appUrl('mischief', '/public/set-cookie'), `plinth_app_session=${mallory.app}; Domain=plinth.localhost; Path=/private`));
+      assert.deepEqual((await context.cookies()).filter((c) => c.domain.startsWith('.')).map((c) => `${c.name}@${c.domain}`), [], 'the front door dropped the domain cookie');
+      assert.equal(await whoIsOnEcho(page), VICTIM.email);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('an app cannot plant a console session for /login: the victim is asked to sign in, not signed in as mallory', { timeout: 30_000 }, async () => {
+    const mallory = await mallorySessions();
+    const { context, page } = await freshContext();
+    try {
+      await page.goto(setCookieUrl(appUrl('mischief', '/public/set-cookie'), `plinth_session=${mallory.console}; Domain=plinth.localhost; Path=/login`));
+      // Names that only look like the platform's are dropped too, host-only ones included.
+      await page.goto(setCookieUrl(appUrl('mischief', '/public/set-cookie'), 'PLINTH_APP_SESSION=x; Path=/'));
+      assert.deepEqual((await context.cookies()).map((c) => c.name), []);
+      assert.equal(await whoIsOnEcho(page), 'sign-in page');
+      assert.equal(await page.locator('input[name=email]').count(), 1);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a session cookie planted by a sibling host outside Plinth does not win, and is ended', { timeout: 30_000 }, async () => {
+    const mallory = await mallorySessions();
+    const { context, page } = await freshContext();
+    try {
+      await victimSignsIn(page);
+      // The front door never sees this response: cookies ignore ports, so any server on a sibling host can plant one.
+      await page.goto(setCookieUrl(`http://evil.plinth.localhost:${evilPort}/set`, `plinth_app_session=${mallory.app}; Domain=plinth.localhost; Path=/private`));
+      assert.ok((await context.cookies(appUrl('echo', '/private/who'))).some((c) => c.domain === '.plinth.localhost'), 'the browser holds the planted cookie');
+      // Two live sessions under one name: neither wins and both end. The console session then hands the victim a fresh one.
+      assert.equal(await whoIsOnEcho(page), VICTIM.email);
+      assert.equal(await appSessionLive(mallory.app), false, 'the planted session was revoked');
+      assert.equal(await whoIsOnEcho(page), VICTIM.email);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a console session planted by a sibling host next to the victim\'s does not win, and is ended', { timeout: 30_000 }, async () => {
+    const mallory = await mallorySessions();
+    const { context, page } = await freshContext();
+    try {
+      await victimSignsIn(page);
+      await page.goto(setCookieUrl(`http://evil.plinth.localhost:${evilPort}/set`, `plinth_session=${mallory.console}; Domain=plinth.localhost; Path=/`));
+      // The victim's host-only console cookie and Mallory's domain cookie are both live: neither wins.
+      await page.goto(`${base}/`);
+      assert.equal(new URL(page.url()).pathname, '/login', 'the console home asks to sign in again');
+      const again = await daemon!.fetch(`${base}/`, { headers: { cookie: `plinth_session=${mallory.console}` } });
+      assert.equal(again.status, 302, 'mallory\'s planted console session was revoked');
+      assert.equal(new URL(again.headers.get('location')!, base).pathname, '/login');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('a return path that would leave the console or the app does not', { timeout: 30_000 }, async () => {
     const { context, page } = await freshContext();
     try {
