@@ -16,6 +16,8 @@ export const PASSWORD_CHARS_MIN = 8;
 export const PASSWORD_CHARS_MAX = 1024;
 /** Sign-in bodies are tiny forms; anything larger is not a sign-in. */
 export const LOGIN_BODY_BYTES_MAX = 16 * 1024;
+/** The console forms' CSRF cookie lasts as long as a sign-in, so a long-open page's sign-out form still works. */
+export const CSRF_COOKIE_MS = CONSOLE_SESSION_MS;
 /** A `return` path; longer than any page's path and query a browser keeps in a link. */
 export const RETURN_PATH_CHARS_MAX = 2048;
 /**

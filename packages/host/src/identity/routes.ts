@@ -2,11 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { clearCookie, platformCookieNames, readCookies, sessionCookie } from '../http/cookies.js';
 import { errorPage } from '../http/pages.js';
-import { readBody, redirect, sendError, sendHtml, sendJson } from '../http/respond.js';
+import { readBody, redirect, sendError, sendHtml, sendJson, statusFor } from '../http/respond.js';
 import type { PlinthError } from '../support/result.js';
+import { createCsrf } from './csrf.js';
 import type { IdentitySigner } from './identity-signer.js';
 import { CONSOLE_SESSION_MS, HANDOFF_CODE_MS, LOGIN_BODY_BYTES_MAX, PASSWORD_CHARS_MAX } from './limits.js';
-import { signInPage } from './pages.js';
+import { csrfField, signInPage } from './pages.js';
 import { returnPathSchema, returnUrl } from './return-path.js';
 import type { SessionStore } from './sessions.js';
 import type { User, UserStore } from './users.js';
@@ -28,8 +29,25 @@ const signInFormSchema = z.object({
   password: z.string().max(PASSWORD_CHARS_MAX).default(''),
   app: appIdSchema.optional(),
   return: returnPathSchema.optional(),
+  csrf: z.string().max(64).optional(),
 });
+const signOutFormSchema = z.object({ csrf: z.string().max(64).optional() });
 type SignInTarget = { readonly app?: string | undefined; readonly return?: string | undefined };
+interface RefuseOptions {
+  /** Show the sign-in form again, for this target, instead of an error page. */
+  readonly signIn?: SignInTarget;
+  readonly headers?: Record<string, string>;
+  /** What the page says, instead of the code's usual sentence. */
+  readonly page?: string;
+}
+
+type SignInErrorCode = 'http.bad_request' | 'http.body_too_large' | 'auth.csrf_rejected';
+
+/** What a person reads on the page for each refusal; API clients get the error's own message. */
+const PAGE_MESSAGES: Record<Exclude<SignInErrorCode, 'http.bad_request'>, string> = {
+  'http.body_too_large': 'That form was too large to be one of ours.',
+  'auth.csrf_rejected': 'That form came from another site, or has expired, so it was not used.',
+};
 
 function badRequest(error: z.ZodError): PlinthError<'http.bad_request'> {
   return { code: 'http.bad_request', message: error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ') };
@@ -43,17 +61,34 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
   const secure = deps.baseUrl.protocol === 'https:';
   const origin = deps.baseUrl.origin;
   const cookies = platformCookieNames(secure);
+  const csrf = createCsrf({ origin, cookieName: cookies.csrf, secure });
   // Signing in redirects to the handoff on an app origin, so the form may lead there.
   const signInFormAction = `'self' ${deps.baseUrl.protocol}//*.${deps.baseUrl.host}`;
-  const showSignIn = (res: ServerResponse, status: number, target: SignInTarget, error: string | null) => {
-    const app = target.app ?? null;
-    sendHtml(res, status, signInPage({ app: app && (deps.appName(app) ?? null), returnTo: target.return ?? null, appId: app, error }), signInFormAction);
-  };
 
-  /** A request that failed its schema: an error page for a browser, the JSON error for anyone else. */
-  function refuse(req: IncomingMessage, res: ServerResponse, error: PlinthError<'http.bad_request'>): void {
-    if (!acceptsHtml(req)) return sendError(res, error);
-    sendHtml(res, 400, errorPage('That request was not used', error.message));
+  /** The page's CSRF token as a form field; sets its cookie on `res` when the browser has none. */
+  function formCsrfField(req: IncomingMessage, res: ServerResponse): string {
+    const { token, setCookie } = csrf.forPage(req);
+    if (setCookie) res.appendHeader('set-cookie', setCookie);
+    return csrfField(token);
+  }
+
+  function showSignIn(req: IncomingMessage, res: ServerResponse, status: number, target: SignInTarget, error: string | null): void {
+    const app = target.app ?? null;
+    const html = signInPage({ app: app && (deps.appName(app) ?? null), appId: app, returnTo: target.return ?? null, error, csrfField: formCsrfField(req, res) });
+    sendHtml(res, status, html, signInFormAction);
+  }
+
+  /**
+   * A refused request: the JSON error for API clients; for a browser, the sign-in form again with
+   * the reason when it was a sign-in, else an error page.
+   */
+  function refuse(req: IncomingMessage, res: ServerResponse, error: PlinthError<SignInErrorCode>, opts: RefuseOptions = {}): void {
+    const headers = opts.headers ?? {};
+    if (!acceptsHtml(req)) return sendError(res, error, headers);
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    const text = opts.page ?? (error.code === 'http.bad_request' ? error.message : PAGE_MESSAGES[error.code]);
+    if (opts.signIn) return showSignIn(req, res, statusFor(error.code), opts.signIn, text);
+    sendHtml(res, statusFor(error.code), errorPage('That request was not used', text));
   }
 
   /** The console session a browser holds: one live session under the console cookie (see `fromCookie`). */
@@ -62,33 +97,46 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
     const user = found && deps.users.get(found.session.userId);
     return user && found ? { user, secret: found.secret } : undefined;
   }
-  const consoleUser = (req: IncomingMessage) => consoleSession(req)?.user;
-
-  function appOrigin(appId: string): string {
-    return `${deps.baseUrl.protocol}//${appId}.${deps.baseUrl.host}`;
-  }
 
   /** Where to go once signed in: through the handoff when an app asked, else `return` on the console. */
   function next(user: User, target: SignInTarget): string {
     if (!target.app || deps.appName(target.app) === undefined) return returnUrl(target.return, origin);
     const code = deps.sessions.issue('handoff', user.id, HANDOFF_CODE_MS, { appId: target.app, returnTo: target.return ?? '/' });
-    return `${appOrigin(target.app)}/.plinth/handoff?code=${encodeURIComponent(code)}`;
+    return `${deps.baseUrl.protocol}//${target.app}.${deps.baseUrl.host}/.plinth/handoff?code=${encodeURIComponent(code)}`;
   }
 
-  function signIn(res: ServerResponse, user: User, location: string): void {
+  function signIn(res: ServerResponse, user: User, target: SignInTarget): void {
     const session = deps.sessions.issue('console', user.id, CONSOLE_SESSION_MS);
-    redirect(res, location, { 'set-cookie': sessionCookie(cookies.console, session, CONSOLE_SESSION_MS, secure) });
+    redirect(res, next(user, target), { 'set-cookie': sessionCookie(cookies.console, session, CONSOLE_SESSION_MS, secure) });
   }
 
-  async function postLogin(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** The form's fields once its origin, size, shape and CSRF token passed; undefined when `res` was answered. */
+  async function readForm<T extends SignInTarget & { readonly csrf?: string | undefined }>(req: IncomingMessage, res: ServerResponse, schema: z.ZodType<T>, form: 'sign-in' | 'sign-out'): Promise<T | undefined> {
+    const again = form === 'sign-in' ? {} : undefined;
+    const source = csrf.checkSource(req);
+    if (source) return void refuse(req, res, source, { signIn: again });
     const body = await readBody(req, LOGIN_BODY_BYTES_MAX);
-    if (!body) return sendError(res, { code: 'http.body_too_large', message: `a sign-in form is at most ${LOGIN_BODY_BYTES_MAX} bytes` });
-    const parsed = signInFormSchema.safeParse(Object.fromEntries(new URLSearchParams(body.toString('utf8'))));
-    if (!parsed.success) return refuse(req, res, badRequest(parsed.error));
-    const form = parsed.data;
+    if (!body) return void refuse(req, res, { code: 'http.body_too_large', message: `a console form is at most ${LOGIN_BODY_BYTES_MAX} bytes` }, { signIn: again });
+    const parsed = schema.safeParse(Object.fromEntries(new URLSearchParams(body.toString('utf8'))));
+    if (!parsed.success) return void refuse(req, res, badRequest(parsed.error));
+    const token = csrf.checkToken(req, parsed.data.csrf);
+    if (token) return void refuse(req, res, token, { signIn: again && parsed.data });
+    return parsed.data;
+  }
+
+  async function postSignIn(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const form = await readForm(req, res, signInFormSchema, 'sign-in');
+    if (!form) return;
     const user = await deps.users.authenticate(form.email, form.password);
-    if (!user) return showSignIn(res, 401, form, 'That email and password do not match.');
-    signIn(res, user, next(user, form));
+    if (!user) return showSignIn(req, res, 401, form, 'That email and password do not match.');
+    signIn(res, user, form);
+  }
+
+  async function postSignOut(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!(await readForm(req, res, signOutFormSchema, 'sign-out'))) return;
+    const session = consoleSession(req);
+    if (session) deps.sessions.revoke(session.secret);
+    redirect(res, `${origin}/login`, { 'set-cookie': clearCookie(cookies.console, secure) });
   }
 
   /** The `app` and `return` of a query, or undefined when `res` was answered with a 400. */
@@ -108,33 +156,30 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
       case 'GET /login': {
         const target = signInQuery(req, res, url);
         if (!target) return true;
-        const user = consoleUser(req);
-        if (user) redirect(res, next(user, target));
-        else showSignIn(res, 200, target, null);
+        const session = consoleSession(req);
+        if (session) redirect(res, next(session.user, target));
+        else showSignIn(req, res, 200, target, null);
         return true;
       }
       case 'POST /login':
-        await postLogin(req, res);
+        await postSignIn(req, res);
         return true;
       case 'GET /login/link': {
         const session = deps.sessions.consume('login_link', url.searchParams.get('code') ?? '');
         const user = session && deps.users.get(session.userId);
-        if (user) signIn(res, user, `${origin}/`);
-        else showSignIn(res, 401, {}, 'That sign-in link is invalid, used or expired.');
+        if (user) signIn(res, user, {});
+        else showSignIn(req, res, 401, {}, 'That sign-in link is invalid, used or expired.');
         return true;
       }
-      case 'POST /logout': {
-        const session = consoleSession(req);
-        if (session) deps.sessions.revoke(session.secret);
-        redirect(res, '/login', { 'set-cookie': clearCookie(cookies.console, secure) });
+      case 'POST /logout':
+        await postSignOut(req, res);
         return true;
-      }
       case 'GET /handoff': {
         const target = signInQuery(req, res, url);
         if (!target) return true;
-        const user = consoleUser(req);
-        if (!user) redirect(res, `${origin}/login?${url.searchParams}`);
-        else redirect(res, next(user, target));
+        const session = consoleSession(req);
+        if (!session) redirect(res, `${origin}/login?${url.searchParams}`);
+        else redirect(res, next(session.user, target));
         return true;
       }
       default:
@@ -142,6 +187,6 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
     }
   }
 
-  return { handle, consoleUser };
+  return { handle, consoleUser: (req: IncomingMessage) => consoleSession(req)?.user, formCsrfField };
 }
 export type IdentityRoutes = ReturnType<typeof createIdentityRoutes>;

@@ -185,6 +185,52 @@ describe('sign-in attacks in a real browser', () => {
     }
   });
 
+  /** An auto-submitting form on `origin` (another site, or an app) that posts to the console. */
+  function autoSubmit(pageUrl: string, action: string, fields: Record<string, string>): string {
+    const inputs = Object.entries(fields).map(([name, value]) => `<input type="hidden" name="${name}" value="${value}">`).join('');
+    const html = `<form method="post" action="${action}">${inputs}</form><script>document.forms[0].submit()</script>`;
+    return `${pageUrl}?html=${encodeURIComponent(html)}`;
+  }
+
+  for (const from of ['another site', 'an app origin'] as const) {
+    test(`login CSRF from ${from}: a posted sign-in form does not sign the victim in as mallory`, { timeout: 30_000 }, async () => {
+      const { context, page } = await freshContext();
+      try {
+        const pageUrl = from === 'another site' ? `http://127.0.0.1:${evilPort}/page` : appUrl('mischief', '/public/page');
+        const [response] = await Promise.all([
+          page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${base}/login`),
+          page.goto(autoSubmit(pageUrl, `${base}/login`, { ...MALLORY, app: 'echo', return: '/private/who' })),
+        ]);
+        assert.equal(response.status(), 403);
+        await page.waitForLoadState('load');
+        assert.equal(page.url(), `${base}/login`);
+        assert.match((await page.getByRole('alert').textContent()) ?? '', /another site/);
+        const names = (await context.cookies()).map((c) => c.name);
+        assert.ok(!names.includes('plinth_session') && !names.includes('plinth_app_session'), `no session cookie: ${names.join(', ')}`);
+        assert.equal(await whoIsOnEcho(page), 'sign-in page');
+      } finally {
+        await context.close();
+      }
+    });
+  }
+
+  test('a sign-out form posted from another site does not sign the victim out', { timeout: 30_000 }, async () => {
+    const { context, page } = await freshContext();
+    try {
+      await victimSignsIn(page);
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.request().method() === 'POST' && r.url() === `${base}/logout`),
+        page.goto(autoSubmit(`http://127.0.0.1:${evilPort}/page`, `${base}/logout`, {})),
+      ]);
+      assert.equal(response.status(), 403);
+      await page.goto(`${base}/`);
+      assert.match((await page.locator('body').textContent()) ?? '', new RegExp(`Signed in as ${VICTIM.email}`));
+      assert.equal(await whoIsOnEcho(page), VICTIM.email);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('a return path that would leave the console or the app does not', { timeout: 30_000 }, async () => {
     const { context, page } = await freshContext();
     try {
