@@ -133,14 +133,15 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   await updater.recover();
   for (const failure of await installer.loadAll()) log.error(failure, 'an installed app could not be loaded; it answers 404 until `plinth uninstall <app> --keep-data` and a fresh install');
 
-  const identity = createIdentityRoutes({ users, sessions, signer, baseUrl: config.baseUrl, appName: (id) => registry.get(id)?.name });
+  const clientIp = createClientIpResolver(config.trustedProxies);
+  const identity = createIdentityRoutes({ users, sessions, signer, baseUrl: config.baseUrl, appName: (id) => registry.get(id)?.name, clientIp, now });
   const admin = createAdminApi({ adminToken: adminToken(config.dataDir, env), installer, updater, registry, egress, sockets, alarms, keys, objects, keyring, supervisor, users, sessions, logs, appUrl });
   const frontDoor = createFrontDoor({
     baseHost: config.baseHost, log, appExists: (id) => supervisor.has(id),
     console: createConsole({ identity, admin, registry, appUrl }),
     s3: objects.handleEndpoint,
     ...appRoutes(createAppProxy({
-      supervisor, sessions, users, signer, sockets, baseUrl: config.baseUrl, clientIp: createClientIpResolver(config.trustedProxies),
+      supervisor, sessions, users, signer, sockets, baseUrl: config.baseUrl, clientIp,
       assets: createAssetServer({ event: (appId, text) => logs.append(appId, 'platform', text) }),
       event: (appId, text) => logs.append(appId, 'platform', text),
     })),

@@ -13,6 +13,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'auth.forbidden': 403,
   'auth.bad_credentials': 401,
   'auth.csrf_rejected': 403,
+  'auth.too_many_attempts': 429,
   'admin.unauthorized': 401,
   'app.not_found': 404,
   'app.exists': 409,

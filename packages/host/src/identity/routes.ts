@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import type { ClientIpResolver } from '../http/client-ip.js';
 import { clearCookie, platformCookieNames, readCookies, sessionCookie } from '../http/cookies.js';
 import { errorPage } from '../http/pages.js';
 import { readBody, redirect, sendError, sendHtml, sendJson, statusFor } from '../http/respond.js';
@@ -10,6 +11,7 @@ import { CONSOLE_SESSION_MS, HANDOFF_CODE_MS, LOGIN_BODY_BYTES_MAX, PASSWORD_CHA
 import { csrfField, signInPage } from './pages.js';
 import { returnPathSchema, returnUrl } from './return-path.js';
 import type { SessionStore } from './sessions.js';
+import { createSignInLimiter } from './sign-in-limiter.js';
 import type { User, UserStore } from './users.js';
 
 export interface IdentityRouteDeps {
@@ -19,6 +21,8 @@ export interface IdentityRouteDeps {
   readonly baseUrl: URL;
   /** The app's display name, or undefined when no such app is installed. */
   readonly appName: (appId: string) => string | undefined;
+  readonly clientIp: ClientIpResolver;
+  readonly now: () => number;
 }
 
 // An unknown app id is ignored, as before; the bound only keeps junk out of the page.
@@ -41,12 +45,13 @@ interface RefuseOptions {
   readonly page?: string;
 }
 
-type SignInErrorCode = 'http.bad_request' | 'http.body_too_large' | 'auth.csrf_rejected';
+type SignInErrorCode = 'http.bad_request' | 'http.body_too_large' | 'auth.csrf_rejected' | 'auth.too_many_attempts';
 
 /** What a person reads on the page for each refusal; API clients get the error's own message. */
 const PAGE_MESSAGES: Record<Exclude<SignInErrorCode, 'http.bad_request'>, string> = {
   'http.body_too_large': 'That form was too large to be one of ours.',
   'auth.csrf_rejected': 'That form came from another site, or has expired, so it was not used.',
+  'auth.too_many_attempts': 'Too many failed sign-ins. Wait a minute, then try again.',
 };
 
 function badRequest(error: z.ZodError): PlinthError<'http.bad_request'> {
@@ -62,6 +67,7 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
   const origin = deps.baseUrl.origin;
   const cookies = platformCookieNames(secure);
   const csrf = createCsrf({ origin, cookieName: cookies.csrf, secure });
+  const limiter = createSignInLimiter(deps.now);
   // Signing in redirects to the handoff on an app origin, so the form may lead there.
   const signInFormAction = `'self' ${deps.baseUrl.protocol}//*.${deps.baseUrl.host}`;
 
@@ -127,8 +133,22 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
   async function postSignIn(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const form = await readForm(req, res, signInFormSchema, 'sign-in');
     if (!form) return;
+    const client = deps.clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']).ip;
+    // Checked before scrypt runs, so a refused attempt costs no hashing.
+    const wait = limiter.wait(form.email, client);
+    if (wait) {
+      const seconds = Math.ceil(wait.waitMs / 1000);
+      const who = wait.scope === 'account' ? `this account (${form.email})` : `this client address (${client})`;
+      return refuse(req, res, { code: 'auth.too_many_attempts', message: `too many failed sign-ins for ${who}; try again in ${seconds} s` }, {
+        signIn: form, headers: { 'retry-after': String(seconds) }, page: `Too many failed sign-ins. Try again in ${seconds} seconds.`,
+      });
+    }
     const user = await deps.users.authenticate(form.email, form.password);
-    if (!user) return showSignIn(req, res, 401, form, 'That email and password do not match.');
+    if (!user) {
+      limiter.failed(form.email, client);
+      return showSignIn(req, res, 401, form, 'That email and password do not match.');
+    }
+    limiter.succeeded(form.email);
     signIn(res, user, form);
   }
 

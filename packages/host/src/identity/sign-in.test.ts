@@ -1,10 +1,13 @@
 // The console's sign-in from an HTTP client: cookie names with an https base URL, the CSRF checks,
-// and return paths. The browser's side is in the *.browser.test.ts files.
+// return paths, and the sign-in rate limits. The browser's side is in the *.browser.test.ts files.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Response as UndiciResponse } from 'undici';
 import { TEST_APPS, addUser, freePort, installApp, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
+import {
+  SIGN_IN_ACCOUNT_FAILURES_BURST, SIGN_IN_ACCOUNT_REFILL_MS, SIGN_IN_CLIENT_FAILURES_BURST, SIGN_IN_CLIENT_REFILL_MS,
+} from './limits.js';
 
 const ADA = { email: 'ada@example.com', password: 'correct horse battery' };
 const GRACE = { email: 'grace@example.com', password: 'another good password' };
@@ -12,7 +15,7 @@ const FORM = 'application/x-www-form-urlencoded';
 
 interface ErrorBody { error: { code: string; message: string } }
 
-describe('sign-in over https: cookies, CSRF and return paths', () => {
+describe('sign-in over https: cookies, CSRF, return paths and rate limits', () => {
   let daemon: TestDaemon;
   let origin = '';
 
@@ -152,4 +155,43 @@ describe('sign-in over https: cookies, CSRF and return paths', () => {
     }
   });
 
+  test(`one account gets ${SIGN_IN_ACCOUNT_FAILURES_BURST} failed sign-ins, then 429 with Retry-After, from any client`, async () => {
+    for (let i = 0; i < SIGN_IN_ACCOUNT_FAILURES_BURST; i++) {
+      assert.equal((await signIn({ ...GRACE, password: 'wrong password' }, `198.51.100.${i + 1}`)).status, 401, `attempt ${i + 1}`);
+    }
+    for (const [email, ip] of [[GRACE.email, '198.51.100.99'], [GRACE.email.toUpperCase(), '198.51.100.98']] as const) {
+      const limited = await signIn({ email, password: GRACE.password }, ip);
+      assert.equal(limited.status, 429, email);
+      const retryAfter = Number(limited.headers.get('retry-after'));
+      assert.ok(retryAfter >= 1 && retryAfter <= SIGN_IN_ACCOUNT_REFILL_MS / 1000, `Retry-After ${retryAfter}`);
+      assert.deepEqual(sessionCookies(limited), []);
+      const body = (await limited.json()) as ErrorBody;
+      assert.equal(body.error.code, 'auth.too_many_attempts');
+      assert.match(body.error.message, /grace@example\.com|this account/i);
+    }
+    // Another account from the same clients is not held back.
+    assert.equal((await signIn(ADA, '198.51.100.1')).status, 302);
+    // A browser gets the sign-in page with the reason.
+    const { cookie, csrf } = await signInForm();
+    const page = await post('/login', { ...GRACE, csrf }, { cookie, accept: 'text/html', 'x-forwarded-for': '198.51.100.97' });
+    assert.equal(page.status, 429);
+    assert.ok(Number(page.headers.get('retry-after')) >= 1);
+    assert.match(await page.text(), /role="alert">Too many/);
+  });
+
+  test(`one client address gets ${SIGN_IN_CLIENT_FAILURES_BURST} failed sign-ins, then 429 with Retry-After, for every account`, async () => {
+    const ip = '192.0.2.77';
+    const perAccount = SIGN_IN_ACCOUNT_FAILURES_BURST - 1;
+    for (let i = 0; i < SIGN_IN_CLIENT_FAILURES_BURST; i++) {
+      const email = `nobody${Math.floor(i / perAccount)}@example.com`;
+      assert.equal((await signIn({ email, password: 'wrong password' }, ip)).status, 401, `attempt ${i + 1}`);
+    }
+    const limited = await signIn(ADA, ip);
+    assert.equal(limited.status, 429);
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    assert.ok(retryAfter >= 1 && retryAfter <= SIGN_IN_CLIENT_REFILL_MS / 1000, `Retry-After ${retryAfter}`);
+    assert.equal(await errorCode(limited), 'auth.too_many_attempts');
+    // The same account from another address, and the same address's neighbour, still sign in.
+    assert.equal((await signIn(ADA, '192.0.2.78')).status, 302);
+  });
 });
