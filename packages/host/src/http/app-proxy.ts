@@ -101,7 +101,8 @@ export function createAppProxy(deps: AppProxyDeps) {
       sendError(res, { code: 'auth.invalid_token', message: 'this sign-in link is invalid, used or expired; sign in again' });
       return;
     }
-    const cookie = deps.sessions.issue('app', session.userId, APP_SESSION_MS, { appId });
+    // Tied to the console session the code came from, so signing out of the console ends it.
+    const cookie = deps.sessions.issue('app', session.userId, APP_SESSION_MS, { appId, consoleSessionHash: session.consoleSessionHash });
     redirect(res, returnUrl(session.returnTo, appOrigin(appId)), {
       'set-cookie': sessionCookie(appCookie, cookie, APP_SESSION_MS, secure),
     });

@@ -12,6 +12,7 @@ import { csrfField, signInPage } from './pages.js';
 import { returnPathSchema, returnUrl } from './return-path.js';
 import type { SessionStore } from './sessions.js';
 import { createSignInLimiter } from './sign-in-limiter.js';
+import { hashSecret } from './tokens.js';
 import type { User, UserStore } from './users.js';
 
 export interface IdentityRouteDeps {
@@ -104,16 +105,20 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
     return user && found ? { user, secret: found.secret } : undefined;
   }
 
-  /** Where to go once signed in: through the handoff when an app asked, else `return` on the console. */
-  function next(user: User, target: SignInTarget): string {
+  /**
+   * Where to go once signed in: through the handoff when an app asked, else `return` on the
+   * console. The handoff code remembers the console session, and so does the app session it
+   * becomes, so that signing out ends both.
+   */
+  function next(user: User, consoleSecret: string, target: SignInTarget): string {
     if (!target.app || deps.appName(target.app) === undefined) return returnUrl(target.return, origin);
-    const code = deps.sessions.issue('handoff', user.id, HANDOFF_CODE_MS, { appId: target.app, returnTo: target.return ?? '/' });
+    const code = deps.sessions.issue('handoff', user.id, HANDOFF_CODE_MS, { appId: target.app, returnTo: target.return ?? '/', consoleSessionHash: hashSecret(consoleSecret) });
     return `${deps.baseUrl.protocol}//${target.app}.${deps.baseUrl.host}/.plinth/handoff?code=${encodeURIComponent(code)}`;
   }
 
   function signIn(res: ServerResponse, user: User, target: SignInTarget): void {
     const session = deps.sessions.issue('console', user.id, CONSOLE_SESSION_MS);
-    redirect(res, next(user, target), { 'set-cookie': sessionCookie(cookies.console, session, CONSOLE_SESSION_MS, secure) });
+    redirect(res, next(user, session, target), { 'set-cookie': sessionCookie(cookies.console, session, CONSOLE_SESSION_MS, secure) });
   }
 
   /** The form's fields once its origin, size, shape and CSRF token passed; undefined when `res` was answered. */
@@ -155,6 +160,7 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
   async function postSignOut(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!(await readForm(req, res, signOutFormSchema, 'sign-out'))) return;
     const session = consoleSession(req);
+    // Revoking the console session takes the app sessions this browser was handed with it.
     if (session) deps.sessions.revoke(session.secret);
     redirect(res, `${origin}/login`, { 'set-cookie': clearCookie(cookies.console, secure) });
   }
@@ -177,7 +183,7 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
         const target = signInQuery(req, res, url);
         if (!target) return true;
         const session = consoleSession(req);
-        if (session) redirect(res, next(session.user, target));
+        if (session) redirect(res, next(session.user, session.secret, target));
         else showSignIn(req, res, 200, target, null);
         return true;
       }
@@ -199,7 +205,7 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
         if (!target) return true;
         const session = consoleSession(req);
         if (!session) redirect(res, `${origin}/login?${url.searchParams}`);
-        else redirect(res, next(session.user, target));
+        else redirect(res, next(session.user, session.secret, target));
         return true;
       }
       default:

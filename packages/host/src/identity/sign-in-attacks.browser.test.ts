@@ -274,4 +274,23 @@ describe('sign-in attacks in a real browser', () => {
     }
   });
 
+  test('signing out of the console ends this browser\'s app sessions, and only this browser\'s', { timeout: 45_000 }, async () => {
+    const here = await freshContext();
+    const elsewhere = await freshContext();
+    try {
+      await victimSignsIn(here.page);
+      await victimSignsIn(elsewhere.page);
+      await here.page.goto(`${base}/`);
+      await here.page.getByRole('button', { name: 'Sign out' }).click();
+      await here.page.waitForURL(`${base}/login`);
+      assert.equal(await whoIsOnEcho(here.page), 'sign-in page');
+      const appCookie = (await here.context.cookies(appUrl('echo'))).find((c) => c.name === 'plinth_app_session');
+      assert.ok(appCookie, 'the browser still holds the app cookie');
+      assert.equal(await appSessionLive(appCookie.value), false, 'but it signs no one in');
+      assert.equal(await whoIsOnEcho(elsewhere.page), VICTIM.email, 'the other browser stays signed in');
+    } finally {
+      await here.context.close();
+      await elsewhere.context.close();
+    }
+  });
 });
