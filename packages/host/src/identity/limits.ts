@@ -14,7 +14,7 @@ export const IDENTITY_JWS_SECONDS = 120;
 export const SCRYPT_N = 1 << 15;
 export const PASSWORD_CHARS_MIN = 8;
 export const PASSWORD_CHARS_MAX = 1024;
-/** Sign-in bodies are tiny forms; anything larger is not a sign-in. */
+/** Console forms (sign-in, sign-out) are tiny; anything larger is not one of them. */
 export const LOGIN_BODY_BYTES_MAX = 16 * 1024;
 /** The console forms' CSRF cookie lasts as long as a sign-in, so a long-open page's sign-out form still works. */
 export const CSRF_COOKIE_MS = CONSOLE_SESSION_MS;
