@@ -139,8 +139,8 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
     const form = await readForm(req, res, signInFormSchema, 'sign-in');
     if (!form) return;
     const client = deps.clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']).ip;
-    // Checked before scrypt runs, so a refused attempt costs no hashing.
-    const wait = limiter.wait(form.email, client);
+    // Taken before scrypt runs, so a refused attempt costs no hashing and parallel ones cannot pass the burst.
+    const wait = limiter.attempt(form.email, client);
     if (wait) {
       const seconds = Math.ceil(wait.waitMs / 1000);
       const who = wait.scope === 'account' ? `this account (${form.email})` : `this client address (${client})`;
@@ -149,11 +149,8 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
       });
     }
     const user = await deps.users.authenticate(form.email, form.password);
-    if (!user) {
-      limiter.failed(form.email, client);
-      return showSignIn(req, res, 401, form, 'That email and password do not match.');
-    }
-    limiter.succeeded(form.email);
+    if (!user) return showSignIn(req, res, 401, form, 'That email and password do not match.');
+    limiter.succeeded(form.email, client);
     signIn(res, user, form);
   }
 

@@ -10,7 +10,7 @@ export interface BucketLimits {
 }
 
 /**
- * Token buckets of failures by key. The Map is kept in least-recently-failed order and never
+ * Token buckets of failures by key. The Map is kept in least-recently-taken order and never
  * holds more than `keysMax` keys: past that, refilled buckets go first (they are the same as
  * none), then the oldest. Evicting a bucket forgives its failures, the price of a memory bound.
  */
@@ -32,16 +32,20 @@ export function createFailureBuckets(limits: BucketLimits, now: () => number) {
     }
   }
   return {
-    /** How long until `key` may fail once more; 0 when it may now. */
+    /** How long until `key` may try once more; 0 when it may now. */
     waitMs(key: string): number {
       const tokens = level(key);
       return tokens >= 1 ? 0 : Math.ceil((1 - tokens) * limits.refillMs);
     },
-    fail(key: string): void {
+    take(key: string): void {
       const tokens = level(key);
       buckets.delete(key);
       buckets.set(key, { tokens: Math.max(0, tokens - 1), at: now() });
       prune();
+    },
+    /** Gives back a token taken for a try that turned out not to be a failure. */
+    refund(key: string): void {
+      if (buckets.has(key)) buckets.set(key, { tokens: Math.min(limits.burst, level(key) + 1), at: now() });
     },
     forget(key: string): void {
       buckets.delete(key);
@@ -66,25 +70,31 @@ export function clientKey(ip: string): string {
 
 export type SignInWait = { readonly waitMs: number; readonly scope: 'account' | 'client' } | undefined;
 
-/** Failed sign-ins per account and per client address, each with its own bucket. */
+/**
+ * Failed sign-ins per account and per client address, each with its own bucket. A try takes
+ * its tokens before the password is checked, so tries that run at once cannot pass the burst;
+ * a right password gives them back.
+ */
 export function createSignInLimiter(now: () => number) {
   const accounts = createFailureBuckets({ burst: SIGN_IN_ACCOUNT_FAILURES_BURST, refillMs: SIGN_IN_ACCOUNT_REFILL_MS, keysMax: SIGN_IN_LIMITER_KEYS_MAX }, now);
   const clients = createFailureBuckets({ burst: SIGN_IN_CLIENT_FAILURES_BURST, refillMs: SIGN_IN_CLIENT_REFILL_MS, keysMax: SIGN_IN_LIMITER_KEYS_MAX }, now);
   return {
-    /** Undefined when this account may be tried from this client now; else how long to wait, and for which limit. */
-    wait(email: string, ip: string): SignInWait {
+    /** Takes a try for this account from this client: undefined when allowed, else how long to wait and for which limit. */
+    attempt(email: string, ip: string): SignInWait {
       const account = accounts.waitMs(accountKey(email));
       const client = clients.waitMs(clientKey(ip));
-      if (account === 0 && client === 0) return undefined;
-      return account >= client ? { waitMs: account, scope: 'account' } : { waitMs: client, scope: 'client' };
+      if (account > 0 || client > 0) return account >= client ? { waitMs: account, scope: 'account' } : { waitMs: client, scope: 'client' };
+      accounts.take(accountKey(email));
+      clients.take(clientKey(ip));
+      return undefined;
     },
-    failed(email: string, ip: string): void {
-      accounts.fail(accountKey(email));
-      clients.fail(clientKey(ip));
-    },
-    /** A right password forgives the account's failures; the client's stay, or a guesser could sign in to itself to reset them. */
-    succeeded(email: string): void {
+    /**
+     * A right password forgives the account's failures and gives the client its try back. The
+     * client's earlier failures stay, or a guesser could sign in to its own account to clear them.
+     */
+    succeeded(email: string, ip: string): void {
       accounts.forget(accountKey(email));
+      clients.refund(clientKey(ip));
     },
   };
 }
