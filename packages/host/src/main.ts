@@ -135,7 +135,8 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
   await updater.recover();
   for (const failure of await installer.loadAll()) log.error(failure, 'an installed app could not be loaded; it answers 404 until `plinth uninstall <app> --keep-data` and a fresh install');
 
-  const identity = createIdentityRoutes({ users, sessions, signer, baseUrl: config.baseUrl, appName: (id) => registry.get(id)?.name });
+  const clientIp = createClientIpResolver(config.trustedProxies);
+  const identity = createIdentityRoutes({ users, sessions, signer, baseUrl: config.baseUrl, appName: (id) => registry.get(id)?.name, clientIp, now });
   // The S3 port listens before the admin API is made, so that `--s3-port 0` has its real port to report.
   const s3Door = config.s3Port === undefined ? undefined : createS3Door(objects.handleEndpoint, log);
   const s3Port = await s3Door?.listen(config.s3Port!, config.listenHost);
@@ -148,8 +149,9 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
     admin: (req, res) => admin(req, res, requestUrl(req)),
     s3: objects.handleEndpoint,
     ...appRoutes(createAppProxy({
-      supervisor, sessions, users, signer, sockets, baseUrl: config.baseUrl, clientIp: createClientIpResolver(config.trustedProxies),
+      supervisor, sessions, users, signer, sockets, baseUrl: config.baseUrl, clientIp,
       assets: createAssetServer({ event: (appId, text) => logs.append(appId, 'platform', text) }),
+      event: (appId, text) => logs.append(appId, 'platform', text),
     })),
   });
   const port = await frontDoor.listen(config.port, config.listenHost);

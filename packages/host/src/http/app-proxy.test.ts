@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import { REPO_ROOT, TEST_APPS, addUser, installApp, signInToApp, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
+import { REPO_ROOT, TEST_APPS, addUser, installApp, postSignIn, signInToApp, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
 
 interface Echo { method: string; url: string; headers: Record<string, string>; body: string | null }
 
@@ -14,6 +14,7 @@ describe('front door: routing, identity and header hygiene', () => {
     daemon = await startTestDaemon();
     installApp(daemon, join(TEST_APPS, 'echo'));
     installApp(daemon, join(REPO_ROOT, 'examples/hello'));
+    installApp(daemon, join(TEST_APPS, 'mischief'));
     addUser(daemon, 'ada@example.com', 'correct horse battery', ['--name', 'Ada Lovelace']);
     cookie = await signInToApp(daemon, 'echo', 'ada@example.com', 'correct horse battery', '/private/page?x=1');
   });
@@ -71,8 +72,7 @@ describe('front door: routing, identity and header hygiene', () => {
 
   test('the handoff code works once and only for its app; a misdirected code is burned', async () => {
     const handoffUrl = async () => {
-      const body = new URLSearchParams({ email: 'ada@example.com', password: 'correct horse battery', app: 'echo', return: '/' });
-      const login = await daemon.fetch(`${daemon.baseUrl}/login`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const login = await postSignIn(daemon, { email: 'ada@example.com', password: 'correct horse battery', app: 'echo', return: '/' });
       return new URL(login.headers.get('location')!);
     };
     const misdirected = await handoffUrl();
@@ -91,17 +91,15 @@ describe('front door: routing, identity and header hygiene', () => {
   });
 
   test('a wrong password is refused and sets no cookie', async () => {
-    const body = new URLSearchParams({ email: 'ada@example.com', password: 'wrong password!' });
-    const login = await daemon.fetch(`${daemon.baseUrl}/login`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const login = await postSignIn(daemon, { email: 'ada@example.com', password: 'wrong password!' });
     assert.equal(login.status, 401);
-    assert.equal(login.headers.get('set-cookie'), null);
+    assert.deepEqual(login.headers.getSetCookie(), []);
   });
 
   test('an open redirect through the return path is not possible', async () => {
-    const body = new URLSearchParams({ email: 'ada@example.com', password: 'correct horse battery', return: '//evil.example/x' });
-    const login = await daemon.fetch(`${daemon.baseUrl}/login`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const login = await postSignIn(daemon, { email: 'ada@example.com', password: 'correct horse battery', return: '//evil.example/x' });
     assert.equal(login.status, 302);
-    assert.equal(login.headers.get('location'), '/');
+    assert.equal(login.headers.get('location'), `${daemon.baseUrl}/`);
   });
 
   test('platform cookies never reach the app, while the app\'s own cookies do', async () => {
@@ -147,6 +145,62 @@ describe('front door: routing, identity and header hygiene', () => {
     // An app's own Authorization scheme is its business and passes through.
     const own = await daemon.fetch(daemon.appUrl('echo', '/public/x'), { headers: { authorization: 'Basic YTpi' } });
     assert.equal(((await own.json()) as Echo).headers.authorization, 'Basic YTpi');
+  });
+
+  test('no header that carries a platform token reaches the app, however it is spelled', async () => {
+    const created = daemon.cli(['tokens', 'create', '--user', 'ada@example.com', '--app', 'echo']);
+    assert.equal(created.status, 0, created.stderr);
+    const token = created.stdout.trim();
+    const echoOf = async (headers: Record<string, string>) => {
+      const response = await daemon.fetch(daemon.appUrl('echo', '/public/x'), { headers });
+      const body = (await response.json()) as Echo & { error?: { code: string } };
+      return { status: response.status, body };
+    };
+    const carriesToken = (echo: Echo) => Object.entries(echo.headers).filter(([, value]) => /pl(adm|[tsahl])_/i.test(value)).map(([name]) => name);
+    // One token, `Bearer` in any case, any spaces or tabs around it: the platform takes it and the app gets the user.
+    for (const spelling of [`Bearer ${token}`, `bearer ${token}`, `BEARER\t${token}`, `Bearer   ${token}   `, `bEaReR \t ${token}`]) {
+      const { status, body } = await echoOf({ authorization: spelling });
+      assert.equal(status, 200, JSON.stringify(spelling));
+      assert.equal(body.headers['plinth-user-email'], 'ada@example.com', JSON.stringify(spelling));
+      assert.deepEqual(carriesToken(body), [], JSON.stringify(spelling));
+    }
+    // Anything else holding a platform secret in Authorization is refused, on public paths too, and never forwarded.
+    for (const spelling of [`Bearer ${token} x`, `Bearer ${token}, Bearer ${token}`, `Bearer ${token} ${token}`, `Bearer x ${token}`, `Token ${token}`,
+      `Basic ${token}`, `Bearer "${token}"`, token, `Bearer ${daemon.adminToken}`, `Bearer ${token.toUpperCase()}`]) {
+      const { status, body } = await echoOf({ authorization: spelling });
+      assert.equal(status, 401, JSON.stringify(spelling));
+      assert.equal(body.error?.code, 'auth.invalid_token', JSON.stringify(spelling));
+    }
+    // A platform secret in any other header is removed; the request goes on without it.
+    const { status, body } = await echoOf({ 'x-api-key': token, 'x-forwarded-authorization': `Bearer ${token}`, 'sec-websocket-protocol': `chat, ${token}`, cookie: `theme=dark; stash=${token}`, 'x-kept': 'yes' });
+    assert.equal(status, 200);
+    assert.deepEqual(carriesToken(body), []);
+    assert.equal(body.headers['x-kept'], 'yes');
+    assert.equal(body.headers.cookie, 'theme=dark');
+    assert.equal(body.headers['plinth-user-email'], undefined);
+  });
+
+  test('an app cannot set a cookie for another host or under a platform cookie\'s name', async () => {
+    const set = async (...cookies: string[]) => {
+      const query = cookies.map((c) => `c=${encodeURIComponent(c)}`).join('&');
+      const response = await daemon.fetch(daemon.appUrl('mischief', `/public/set-cookie?${query}`));
+      assert.equal(response.status, 200);
+      return response.headers.getSetCookie();
+    };
+    const host = `mischief.localhost`;
+    const kept = ['theme=dark; Path=/', `own=1; Domain=${host}`, `own2=1; domain=.MISCHIEF.localhost; Path=/x`, 'plinth_app_session_theirs=1', 'nameless'];
+    assert.deepEqual(await set(...kept), kept);
+    for (const cookie of [
+      'a=1; Domain=localhost', 'a=1; Domain=.localhost', 'a=1; domain = LOCALHOST ; Path=/', `a=1; Domain=${host}; Domain=localhost`, 'a=1; Domain=echo.localhost',
+      `a=1; Domain=x.${host}`, 'a=1; Domain=', 'plinth_session=x', 'plinth_app_session=x; Path=/private', 'PLINTH_APP_SESSION=x', ' plinth_session =x',
+      '__Host-plinth_session=x; Path=/; Secure', '__secure-plinth_app_session=x; Secure', '__Host-plinth_csrf=x; Path=/; Secure', 'plinth_csrf=x', '=plinth_session=x',
+    ]) {
+      assert.deepEqual(await set(cookie, 'kept=1'), ['kept=1'], cookie);
+    }
+    // The app's log says what was dropped and why.
+    const logs = daemon.cli(['logs', 'mischief']);
+    assert.match(logs.stdout, /front door dropped a Set-Cookie: Domain=localhost reaches beyond mischief\.localhost/);
+    assert.match(logs.stdout, /front door dropped a Set-Cookie: its name "PLINTH_APP_SESSION" is the platform's/);
   });
 
   test('reserved paths are unreachable from outside, however they are spelled', async () => {

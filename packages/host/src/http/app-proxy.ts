@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { isPublicPath } from '../apps/manifest.js';
 import { mergeSlashes, type AssetServer } from '../capabilities/assets/index.js';
-import { authenticateAppRequest } from '../identity/authenticate.js';
+import { authenticateAppRequest, platformAuthorization } from '../identity/authenticate.js';
 import type { IdentitySigner } from '../identity/identity-signer.js';
 import { APP_SESSION_MS } from '../identity/limits.js';
+import { returnUrl } from '../identity/return-path.js';
 import type { SessionStore } from '../identity/sessions.js';
+import { holdsPlatformSecret } from '../identity/tokens.js';
 import type { User, UserStore } from '../identity/users.js';
 import type { Deployment, Supervisor } from '../runtime/supervisor.js';
 import type { SocketsService } from '../capabilities/sockets/index.js';
@@ -13,7 +15,7 @@ import type { PlinthError } from '../support/result.js';
 import type { Duplex } from 'node:stream';
 import { RETRY_AFTER_SECONDS } from '../runtime/limits.js';
 import type { ClientAddress, ClientIpResolver } from './client-ip.js';
-import { APP_COOKIE, sessionCookie, withoutPlatformCookies } from './cookies.js';
+import { platformCookieNames, refusedAppCookie, sessionCookie, withoutPlatformCookies } from './cookies.js';
 import { redirect, requestUrl, sendError, wantsHtml, writeRawError } from './respond.js';
 
 export interface AppProxyDeps {
@@ -25,6 +27,8 @@ export interface AppProxyDeps {
   readonly clientIp: ClientIpResolver;
   readonly assets: AssetServer;
   readonly sockets: Pick<SocketsService, 'upgrade'>;
+  /** A platform line in the app's log, for what the front door did to its traffic. */
+  readonly event: (appId: string, text: string) => void;
 }
 
 type Admission =
@@ -59,17 +63,18 @@ export function isReservedPath(pathname: string): boolean {
   });
 }
 
-/** The only place a return path is accepted: same-origin absolute paths, never `//host` or `/\host`. */
-export function safeReturnPath(value: string | null | undefined): string {
-  return value && value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/\\') ? value : '/';
-}
-
 export function createAppProxy(deps: AppProxyDeps) {
+  const secure = deps.baseUrl.protocol === 'https:';
+  const appCookie = platformCookieNames(secure).app;
+  const appOrigin = (appId: string) => `${deps.baseUrl.protocol}//${appId}.${deps.baseUrl.host}`;
+
   async function forwardHeaders(req: IncomingMessage, appId: string, user: User | null, client: ClientAddress): Promise<IncomingHttpHeaders> {
     const headers: IncomingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
-      if (DROPPED_REQUEST_HEADERS.has(name) || name.startsWith('plinth-')) continue;
-      if (name === 'authorization' && user && typeof value === 'string' && /^bearer\s+plt_/i.test(value)) continue;
+      if (DROPPED_REQUEST_HEADERS.has(name) || name.startsWith('plinth-') || value === undefined) continue;
+      // A platform secret never reaches app code, in Authorization (taken or refused by admit) or anywhere else.
+      if (name === 'authorization' && platformAuthorization(req).kind !== 'none') continue;
+      if ((Array.isArray(value) ? value : [value]).some(holdsPlatformSecret)) continue;
       headers[name] = value;
     }
     const cookie = withoutPlatformCookies(req.headers.cookie);
@@ -96,9 +101,10 @@ export function createAppProxy(deps: AppProxyDeps) {
       sendError(res, { code: 'auth.invalid_token', message: 'this sign-in link is invalid, used or expired; sign in again' });
       return;
     }
-    const cookie = deps.sessions.issue('app', session.userId, APP_SESSION_MS, { appId });
-    redirect(res, safeReturnPath(session.returnTo), {
-      'set-cookie': sessionCookie(APP_COOKIE, cookie, APP_SESSION_MS, deps.baseUrl.protocol === 'https:'),
+    // Tied to the console session the code came from, so signing out of the console ends it.
+    const cookie = deps.sessions.issue('app', session.userId, APP_SESSION_MS, { appId, consoleSessionHash: session.consoleSessionHash });
+    redirect(res, returnUrl(session.returnTo, appOrigin(appId)), {
+      'set-cookie': sessionCookie(appCookie, cookie, APP_SESSION_MS, secure),
     });
   }
 
@@ -118,7 +124,7 @@ export function createAppProxy(deps: AppProxyDeps) {
     if (!deployment) return { kind: 'refused', error: { code: 'app.not_found', message: `no app ${appId} is installed here` } };
     const url = requestUrl(req);
     if (isReservedPath(url.pathname)) return { kind: 'refused', error: { code: 'http.not_found', message: `${url.pathname} is not found` } };
-    const identity = authenticateAppRequest(req, appId, deps.sessions, deps.users);
+    const identity = authenticateAppRequest(req, appId, { sessions: deps.sessions, users: deps.users, appCookie });
     if (identity.kind === 'refused') return { kind: 'refused', error: identity.error };
     const user = identity.kind === 'user' ? identity.user : null;
     const isPublic = isPublicPath(deployment.manifest, url.pathname);
@@ -167,6 +173,16 @@ export function createAppProxy(deps: AppProxyDeps) {
     await deps.sockets.upgrade(req, socket, head, { appId, url, headers, user });
   }
 
+  /** The app's Set-Cookie values the browser may have; each one dropped is logged with the reason. */
+  function allowedCookies(appId: string, value: string | string[]): string[] {
+    const hostname = `${appId}.${deps.baseUrl.hostname}`;
+    return (Array.isArray(value) ? value : [value]).filter((cookie) => {
+      const refused = refusedAppCookie(cookie, hostname);
+      if (refused) deps.event(appId, `front door dropped a Set-Cookie: ${refused}`);
+      return refused === undefined;
+    });
+  }
+
   return { handleApp, handleUpgrade };
 
   async function proxy(req: IncomingMessage, res: ServerResponse, appId: string, target: string, headers: IncomingHttpHeaders, timeoutMs: number): Promise<void> {
@@ -190,7 +206,13 @@ export function createAppProxy(deps: AppProxyDeps) {
       });
       const outHeaders: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(upstream.headers)) {
-        if (value !== undefined && !DROPPED_RESPONSE_HEADERS.has(name)) outHeaders[name] = value;
+        if (value === undefined || DROPPED_RESPONSE_HEADERS.has(name)) continue;
+        if (name !== 'set-cookie') {
+          outHeaders[name] = value;
+          continue;
+        }
+        const cookies = allowedCookies(appId, value);
+        if (cookies.length > 0) outHeaders[name] = cookies;
       }
       // An error body is never a script or a style, so nosniff costs nothing there and stops a
       // browser from reading an app's 404 page (a missing asset, say) as something it is not.

@@ -20,7 +20,7 @@ export function createConsole(deps: ConsoleDeps) {
       .map((a) => `<li><a href="${escapeHtml(deps.appUrl(a.id))}/">${escapeHtml(a.name)}</a> <small>${escapeHtml(a.id)} ${escapeHtml(a.version)}</small></li>`)
       .join('');
     sendHtml(res, 200, page('Apps', `<h1>Apps</h1><p>Signed in as ${escapeHtml(user.email)}</p><ul>${apps || '<li>No apps installed.</li>'}</ul>` +
-      `<form method="post" action="/logout"><button type="submit">Sign out</button></form>`));
+      `<form method="post" action="/logout">${deps.identity.formCsrfField(req, res)}<button type="submit">Sign out</button></form>`));
   }
 
   return async function handleConsole(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -12,6 +12,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   'auth.wrong_app': 403,
   'auth.forbidden': 403,
   'auth.bad_credentials': 401,
+  'auth.csrf_rejected': 403,
+  'auth.too_many_attempts': 429,
   'admin.unauthorized': 401,
   'app.not_found': 404,
   'app.exists': 409,

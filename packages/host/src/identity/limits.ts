@@ -14,5 +14,26 @@ export const IDENTITY_JWS_SECONDS = 120;
 export const SCRYPT_N = 1 << 15;
 export const PASSWORD_CHARS_MIN = 8;
 export const PASSWORD_CHARS_MAX = 1024;
-/** Sign-in bodies are tiny forms; anything larger is not a sign-in. */
+/** Console forms (sign-in, sign-out) are tiny; anything larger is not one of them. */
 export const LOGIN_BODY_BYTES_MAX = 16 * 1024;
+/** The console forms' CSRF cookie lasts as long as a sign-in, so a long-open page's sign-out form still works. */
+export const CSRF_COOKIE_MS = CONSOLE_SESSION_MS;
+/** A `return` path; longer than any page's path and query a browser keeps in a link. */
+export const RETURN_PATH_CHARS_MAX = 2048;
+/**
+ * Values of one session cookie name looked up per request. A browser sends one; a second means a
+ * planted cookie. More than this signs no one in, so a flood of planted cookies costs no lookups.
+ */
+export const SESSION_COOKIE_VALUES_MAX = 8;
+
+// Sign-in rate limits: token buckets of failed attempts, one per account and one per client address.
+/** Failed sign-ins one account may have in a row before it waits; a user mistyping a password never gets near it. */
+export const SIGN_IN_ACCOUNT_FAILURES_BURST = 10;
+/** Then one more try a minute: an online guesser gets about 1,450 guesses a day at one account. */
+export const SIGN_IN_ACCOUNT_REFILL_MS = 60_000;
+/** Failed sign-ins one client address (an IPv6 /64) may have in a row, across accounts; an office behind one NAT fits. */
+export const SIGN_IN_CLIENT_FAILURES_BURST = 30;
+/** Then one more every 10 s: each failure costs about 50 ms of scrypt, so one client can use at most 0.5% of a core. */
+export const SIGN_IN_CLIENT_REFILL_MS = 10_000;
+/** Accounts, and client addresses, each limiter remembers: a few MB at most. Past it, see `createFailureBuckets`. */
+export const SIGN_IN_LIMITER_KEYS_MAX = 10_000;

@@ -1,9 +1,15 @@
 import { page } from '../http/pages.js';
 import { escapeHtml } from '../http/respond.js';
 
+/** A hidden field with the page's CSRF token; every console form carries one. */
+export function csrfField(token: string): string {
+  return `<input type="hidden" name="csrf" value="${escapeHtml(token)}">`;
+}
+
 /** `appId` travels in the form; `app` is the name shown to the user. */
-export function signInPage(opts: { app: string | null; appId: string | null; returnTo: string | null; error: string | null }): string {
+export function signInPage(opts: { app: string | null; appId: string | null; returnTo: string | null; error: string | null; csrfField: string }): string {
   const hidden = [
+    opts.csrfField,
     opts.appId ? `<input type="hidden" name="app" value="${escapeHtml(opts.appId)}">` : '',
     opts.returnTo ? `<input type="hidden" name="return" value="${escapeHtml(opts.returnTo)}">` : '',
   ].join('');
@@ -14,4 +20,3 @@ export function signInPage(opts: { app: string | null; appId: string | null; ret
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">Sign in</button></form>`);
 }
-

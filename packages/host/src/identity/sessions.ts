@@ -1,5 +1,7 @@
+import assert from 'node:assert/strict';
 import type { ControlPlane } from '../store/control-plane.js';
-import { hashSecret, newSecret } from './tokens.js';
+import { SESSION_COOKIE_VALUES_MAX } from './limits.js';
+import { hashSecret, mentionsPlatformSecret, newSecret } from './tokens.js';
 
 export type SessionKind = 'console' | 'app' | 'bearer' | 'handoff' | 'login_link';
 
@@ -8,39 +10,71 @@ export interface Session {
   readonly appId: string | null;
   readonly kind: SessionKind;
   readonly returnTo: string | null;
+  /** For a handoff code or an app session: the hash of the console session it came from. */
+  readonly consoleSessionHash: string | null;
   readonly expiresAt: number;
 }
 
-interface SessionRow { user_id: string; app_id: string | null; kind: SessionKind; return_to: string | null; expires_at: number }
+interface SessionRow {
+  user_id: string; app_id: string | null; kind: SessionKind; return_to: string | null; console_session_hash: string | null; expires_at: number;
+}
 
 /** The prefix says what a secret is, so the front door can tell a platform bearer token from an app's own. */
 export const SESSION_PREFIX: Record<SessionKind, string> = {
   console: 'pls_', app: 'pla_', bearer: 'plt_', handoff: 'plh_', login_link: 'pll_',
 };
+// The front door recognises secrets by these prefixes (tokens.ts); a new kind must be recognised too.
+for (const prefix of Object.values(SESSION_PREFIX)) assert.ok(mentionsPlatformSecret(prefix), `tokens.ts does not recognise the prefix ${prefix}`);
 
 /**
  * Every credential the platform hands out (cookies, codes, bearer tokens) is a
  * row here keyed by the hash of the secret. `consume` makes codes single-use.
  */
 export function createSessionStore(db: ControlPlane, now: () => number) {
-  const insert = db.prepare('INSERT INTO sessions (token_hash, user_id, app_id, kind, return_to, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  const select = db.prepare<[string, SessionKind, number], SessionRow>('SELECT user_id, app_id, kind, return_to, expires_at FROM sessions WHERE token_hash = ? AND kind = ? AND expires_at > ?');
+  const insert = db.prepare('INSERT INTO sessions (token_hash, user_id, app_id, kind, return_to, console_session_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const select = db.prepare<[string, SessionKind, number], SessionRow>('SELECT user_id, app_id, kind, return_to, console_session_hash, expires_at FROM sessions WHERE token_hash = ? AND kind = ? AND expires_at > ?');
   const remove = db.prepare<[string]>('DELETE FROM sessions WHERE token_hash = ?');
+  const removeConsole = db.prepare<[string, string]>('DELETE FROM sessions WHERE token_hash = ? OR console_session_hash = ?');
 
   function toSession(row: SessionRow): Session {
-    return { userId: row.user_id, appId: row.app_id, kind: row.kind, returnTo: row.return_to, expiresAt: row.expires_at };
+    return { userId: row.user_id, appId: row.app_id, kind: row.kind, returnTo: row.return_to, consoleSessionHash: row.console_session_hash, expiresAt: row.expires_at };
+  }
+
+  function find(kind: SessionKind, secret: string): Session | undefined {
+    const row = select.get(hashSecret(secret), kind, now());
+    return row ? toSession(row) : undefined;
+  }
+
+  /** Ends a credential; a console session takes the handoff codes and app sessions it led to with it. */
+  function revoke(secret: string): void {
+    const hash = hashSecret(secret);
+    removeConsole.run(hash, hash);
   }
 
   return {
-    issue(kind: SessionKind, userId: string, lifetimeMs: number, opts: { appId?: string; returnTo?: string } = {}): string {
+    issue(kind: SessionKind, userId: string, lifetimeMs: number, opts: { appId?: string; returnTo?: string; consoleSessionHash?: string | null } = {}): string {
       const secret = newSecret(SESSION_PREFIX[kind]);
       const at = now();
-      insert.run(hashSecret(secret), userId, opts.appId ?? null, kind, opts.returnTo ?? null, at, at + lifetimeMs);
+      insert.run(hashSecret(secret), userId, opts.appId ?? null, kind, opts.returnTo ?? null, opts.consoleSessionHash ?? null, at, at + lifetimeMs);
       return secret;
     },
-    find(kind: SessionKind, secret: string): Session | undefined {
-      const row = select.get(hashSecret(secret), kind, now());
-      return row ? toSession(row) : undefined;
+    find,
+    /**
+     * The session behind the values a browser sent under one cookie name. When exactly one is
+     * live and `accepts` it, that one; otherwise none. Two live ones mean someone planted one
+     * (a sibling host can, on plain http), and no order tells which: both are ended, so the
+     * planted one is dead and the next sign-in is the user's alone.
+     */
+    fromCookie(kind: SessionKind, values: readonly string[], accepts: (session: Session) => boolean = () => true): { secret: string; session: Session } | undefined {
+      const distinct = [...new Set(values)];
+      if (distinct.length > SESSION_COOKIE_VALUES_MAX) return undefined;
+      const live = distinct.flatMap((secret) => {
+        const session = find(kind, secret);
+        return session && accepts(session) ? [{ secret, session }] : [];
+      });
+      if (live.length === 1) return live[0];
+      for (const { secret } of live) revoke(secret);
+      return undefined;
     },
     /** Looks up and deletes in one transaction, so a code works exactly once even under a race. */
     consume(kind: SessionKind, secret: string): Session | undefined {
@@ -51,9 +85,7 @@ export function createSessionStore(db: ControlPlane, now: () => number) {
         return row ? toSession(row) : undefined;
       })();
     },
-    revoke(secret: string): void {
-      remove.run(hashSecret(secret));
-    },
+    revoke,
     removeForApp(appId: string): void {
       db.prepare('DELETE FROM sessions WHERE app_id = ?').run(appId);
     },

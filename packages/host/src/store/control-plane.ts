@@ -107,6 +107,9 @@ const MIGRATIONS: readonly string[] = [
      sealed_secret BLOB NOT NULL,
      created_at INTEGER NOT NULL
    );`,
+  // The console session an app session or handoff code came from, so signing out ends them too (identity/sessions.ts).
+  `ALTER TABLE sessions ADD COLUMN console_session_hash TEXT;
+   CREATE INDEX sessions_console_session ON sessions(console_session_hash);`,
 ];
 
 export function openControlPlane(path: string): ControlPlane {

@@ -131,10 +131,22 @@ export function installApp(daemon: TestDaemon, dir: string, extra: string[] = []
   if (run.status !== 0) throw new Error(`install ${dir} failed: ${run.stderr}`);
 }
 
+/**
+ * Posts the sign-in form as a browser does: first GET /login for the form's CSRF cookie and token,
+ * then POST them with `fields`. `baseUrl` is the console's, for a daemon started with its own PLINTH_BASE_URL.
+ */
+export async function postSignIn(daemon: TestDaemon, fields: Record<string, string>, baseUrl = daemon.baseUrl): Promise<UndiciResponse> {
+  const form = await daemon.fetch(`${baseUrl}/login`, { headers: { accept: 'text/html' } });
+  const cookie = form.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ');
+  const csrf = /name="csrf" value="([^"]*)"/.exec(await form.text())?.[1];
+  const body = new URLSearchParams({ ...fields, ...(csrf === undefined ? {} : { csrf }) });
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) };
+  return daemon.fetch(`${baseUrl}/login`, { method: 'POST', body, headers });
+}
+
 /** Signs a user in through the real login form and the handoff; returns the app-origin cookie header. */
 export async function signInToApp(daemon: TestDaemon, appId: string, email: string, password: string, path = '/'): Promise<string> {
-  const body = new URLSearchParams({ email, password, app: appId, return: path });
-  const login = await daemon.fetch(`${daemon.baseUrl}/login`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const login = await postSignIn(daemon, { email, password, app: appId, return: path });
   if (login.status !== 302) throw new Error(`sign-in answered ${login.status}: ${await login.text()}`);
   const handoff = login.headers.get('location')!;
   const landed = await daemon.fetch(handoff);
