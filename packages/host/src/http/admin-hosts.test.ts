@@ -49,10 +49,10 @@ describe('the admin API on any address of the daemon', () => {
 
   test('app hosts and the S3 host never answer as the admin API, installed or not', async () => {
     const authorization = `Bearer ${daemon.adminToken}`;
-    // The echo app does not list /api/admin/ as public, and the admin token signs no one in.
+    // An app host refuses the admin token outright: it is a platform secret, never an app's credential.
     const app = await daemon.fetch(daemon.appUrl('echo', '/api/admin/apps'), { headers: { authorization } });
     assert.equal(app.status, 401);
-    assert.equal(((await app.json()) as { error: { code: string } }).error.code, 'auth.required');
+    assert.equal(((await app.json()) as { error: { code: string } }).error.code, 'auth.invalid_token');
     const ghost = await daemon.fetch(daemon.appUrl('ghost', '/api/admin/apps'), { headers: { authorization } });
     assert.equal(ghost.status, 404);
     assert.equal(((await ghost.json()) as { error: { code: string } }).error.code, 'app.not_found');
