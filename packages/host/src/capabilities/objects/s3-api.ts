@@ -6,8 +6,9 @@ import { AwsChunkedDecoder } from './aws-chunked.js';
 import { CHECKSUM_ALGORITHMS, checksumAlgorithm, Digester, type ChecksumAlgorithm, type Digests } from './checksums.js';
 import { newRequestId, S3_NAMESPACE, S3Error, sendS3Error, sendXml, type ErrorStyle } from './errors.js';
 import { LIST_KEYS_MAX, METADATA_BYTES_MAX, OBJECT_PUT_BYTES_MAX, PART_BYTES_MAX, XML_BODY_BYTES_MAX, XML_DEPTH_MAX } from './limits.js';
+import { parseHttpDate } from '../../support/http-date.js';
 import { commonPrefixOf, type StandardHeaders, type StoredObject } from './object-index.js';
-import { etagListMatches, type Fill, type ObjectsService } from './service.js';
+import { etagListMatches, type DeleteCondition, type Fill, type ObjectsService } from './service.js';
 import { authenticate, parseQuery, type AppCredential, type PayloadMode } from './sigv4.js';
 
 /** Subresources and headers of S3 features outside the portable subset: 501 NotImplemented. */
@@ -140,6 +141,28 @@ function evaluateConditions(req: IncomingMessage, object: StoredObject): 'ok' | 
   if (ifNoneMatch !== undefined) return etagListMatches(ifNoneMatch, object.etag) ? 'not-modified' : 'ok';
   if (!Number.isNaN(ifModifiedSince) && modified <= seconds(ifModifiedSince)) return 'not-modified';
   return 'ok';
+}
+
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
+
+/**
+ * A conditional delete's size or time, as a header (HTTP-date, the SDKs' form) or a DeleteObjects
+ * element (ISO 8601); anything else is InvalidArgument, never a condition silently dropped.
+ */
+function deleteCondition(ifMatch: string | undefined, size: string | undefined, time: string | undefined, names: { size: string; time: string }): DeleteCondition {
+  const condition: { ifMatch?: string; size?: number; lastModified?: number } = {};
+  if (ifMatch !== undefined) condition.ifMatch = ifMatch;
+  if (size !== undefined) {
+    if (!/^\d{1,15}$/.test(size.trim())) throw new S3Error('InvalidArgument', `${names.size} must be a size in bytes (got ${JSON.stringify(size.slice(0, 40))})`);
+    condition.size = Number(size.trim());
+  }
+  if (time !== undefined) {
+    const text = time.trim();
+    const ms = ISO_TIMESTAMP.test(text) ? Date.parse(text) : parseHttpDate(text);
+    if (ms === null || Number.isNaN(ms)) throw new S3Error('InvalidArgument', `${names.time} must be an HTTP-date or an ISO 8601 time (got ${JSON.stringify(time.slice(0, 40))})`);
+    condition.lastModified = ms;
+  }
+  return condition;
 }
 
 /** `bytes=a-b`, `bytes=a-`, `bytes=-n`; undefined when absent or not a single byte range (S3 then sends it all). */
@@ -405,16 +428,17 @@ export function createS3Api(deps: S3ApiDeps) {
     }
     service.checkBucket(ctx.appId, ctx.bucket);
     const body = await receiveXml(ctx);
-    const request = body.Delete as { Quiet?: string; Object?: { Key?: unknown }[] } | undefined;
+    const request = body.Delete as { Quiet?: string; Object?: { Key?: unknown; ETag?: unknown; Size?: unknown; LastModifiedTime?: unknown }[] } | undefined;
     const objects = request?.Object ?? [];
-    if (!request || objects.length === 0 || objects.length > LIST_KEYS_MAX || objects.some((o) => typeof o.Key !== 'string')) {
-      throw new S3Error('MalformedXML', `DeleteObjects takes 1 to ${LIST_KEYS_MAX} <Object><Key> entries`);
+    const text = (value: unknown) => value === undefined || typeof value === 'string';
+    if (!request || objects.length === 0 || objects.length > LIST_KEYS_MAX || objects.some((o) => typeof o.Key !== 'string' || !text(o.ETag) || !text(o.Size) || !text(o.LastModifiedTime))) {
+      throw new S3Error('MalformedXML', `DeleteObjects takes 1 to ${LIST_KEYS_MAX} <Object> entries, each with a <Key> and optionally <ETag>, <Size> and <LastModifiedTime>`);
     }
     const deleted: { Key: string }[] = [];
     const errors: { Key: string; Code: string; Message: string }[] = [];
-    for (const { Key } of objects as { Key: string }[]) {
+    for (const { Key, ETag, Size, LastModifiedTime } of objects as { Key: string; ETag?: string; Size?: string; LastModifiedTime?: string }[]) {
       try {
-        service.delete(ctx.appId, ctx.bucket, Key);
+        service.delete(ctx.appId, ctx.bucket, Key, deleteCondition(ETag, Size, LastModifiedTime, { size: '<Size>', time: '<LastModifiedTime>' }));
         deleted.push({ Key });
       } catch (error) {
         if (!(error instanceof S3Error)) throw error;
@@ -564,7 +588,8 @@ export function createS3Api(deps: S3ApiDeps) {
         if (has('uploadId')) {
           service.abortUpload(ctx.appId, service.upload(ctx.appId, ctx.bucket, ctx.key, queryText(query, 'uploadId') ?? ''));
         } else {
-          service.delete(ctx.appId, ctx.bucket, ctx.key);
+          const condition = deleteCondition(header(req, 'if-match'), header(req, 'x-amz-if-match-size'), header(req, 'x-amz-if-match-last-modified-time'), { size: 'x-amz-if-match-size', time: 'x-amz-if-match-last-modified-time' });
+          service.delete(ctx.appId, ctx.bucket, ctx.key, condition);
         }
         await service.durable(ctx.appId);
         return void res.writeHead(204).end();

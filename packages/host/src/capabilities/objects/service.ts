@@ -37,6 +37,17 @@ export interface WriteCondition {
   readonly ifNoneMatch?: string;
 }
 
+/**
+ * Conditional deletes (S3's If-Match, x-amz-if-match-size, x-amz-if-match-last-modified-time, or
+ * a DeleteObjects entry's ETag, Size and LastModifiedTime), checked in the transaction that deletes.
+ */
+export interface DeleteCondition {
+  readonly ifMatch?: string;
+  readonly size?: number;
+  /** Compared in whole seconds, the precision of the HTTP date the client read it from. */
+  readonly lastModified?: number;
+}
+
 export interface CompletedPart {
   readonly partNumber: number;
   readonly etag: string;
@@ -307,10 +318,11 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       }, condition);
     },
 
-    delete(appId: string, bucket: string, key: string): void {
+    delete(appId: string, bucket: string, key: string, condition: DeleteCondition = {}): void {
       const index = indexOf(appId);
       const blobs = index.transaction(() => {
         bucketOrThrow(index, bucket);
+        checkDeleteCondition(index.object(bucket, key), key, condition);
         return index.deleteObject(bucket, key);
       });
       discard(appId, blobs.map((b) => b.id));
@@ -433,6 +445,21 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
   };
 }
 export type ObjectsService = ReturnType<typeof createObjectsService>;
+
+/**
+ * If-Match names an object that must exist (AWS: If-Match `*` checks "that the object exists before
+ * deleting it"), so a missing one is NoSuchKey; size and time hold for a missing object (204, as documented).
+ */
+function checkDeleteCondition(current: StoredObject | undefined, key: string, condition: DeleteCondition): void {
+  const failed = (name: string) => new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: name });
+  if (condition.ifMatch !== undefined) {
+    if (!current) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+    if (!etagListMatches(condition.ifMatch, current.etag)) throw failed('If-Match');
+  }
+  if (!current) return;
+  if (condition.size !== undefined && condition.size !== current.size) throw failed('x-amz-if-match-size');
+  if (condition.lastModified !== undefined && Math.floor(condition.lastModified / 1000) !== Math.floor(current.lastModified / 1000)) throw failed('x-amz-if-match-last-modified-time');
+}
 
 /** S3's checksum of a multipart object: the checksum of the parts' checksums, with `-N`. */
 function compositeChecksum(algorithm: ChecksumAlgorithm | undefined, parts: readonly Part[]): { checksum?: StoredChecksum } {
