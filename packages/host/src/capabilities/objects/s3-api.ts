@@ -3,12 +3,12 @@ import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { AwsChunkedDecoder } from './aws-chunked.js';
-import { CHECKSUM_ALGORITHMS, checksumAlgorithm, Digester, type ChecksumAlgorithm, type Digests } from './checksums.js';
+import { CHECKSUM_ALGORITHMS, CHECKSUM_TYPES, checksumAlgorithm, Digester, FULL_OBJECT_ALGORITHMS, type ChecksumAlgorithm, type ChecksumType, type Digests } from './checksums.js';
 import { newRequestId, S3_NAMESPACE, S3Error, sendS3Error, sendXml, type ErrorStyle } from './errors.js';
 import { LIST_KEYS_MAX, METADATA_BYTES_MAX, OBJECT_PUT_BYTES_MAX, PART_BYTES_MAX, XML_BODY_BYTES_MAX, XML_DEPTH_MAX } from './limits.js';
 import { parseHttpDate } from '../../support/http-date.js';
-import { commonPrefixOf, type StandardHeaders, type StoredObject } from './object-index.js';
-import { etagListMatches, type DeleteCondition, type Fill, type ObjectsService } from './service.js';
+import { commonPrefixOf, type StandardHeaders, type StoredObject, type Upload } from './object-index.js';
+import { etagListMatches, type DeleteCondition, type ExpectedObject, type Fill, type ObjectsService } from './service.js';
 import { authenticate, parseQuery, type AppCredential, type PayloadMode } from './sigv4.js';
 
 /** Subresources and headers of S3 features outside the portable subset: 501 NotImplemented. */
@@ -43,6 +43,15 @@ interface Context {
   readonly key: string;
   readonly query: Record<string, string | string[]>;
   readonly payload: PayloadMode;
+}
+
+/** How a request body is received and checked. */
+interface BodyOptions {
+  readonly sizeMax: number;
+  /** A part's: the checksum computed when the part names none, and the only one it may name. */
+  readonly uploadAlgorithm?: ChecksumAlgorithm;
+  /** CompleteMultipartUpload's x-amz-checksum-* headers describe the object being completed, not the body. */
+  readonly objectChecksumHeaders?: boolean;
 }
 
 export interface S3ApiDeps {
@@ -197,6 +206,36 @@ function hoistSignedQueryHeaders(req: IncomingMessage, query: Context['query']):
   }
 }
 
+/** CreateMultipartUpload's x-amz-checksum-algorithm and x-amz-checksum-type (COMPOSITE unless FULL_OBJECT is asked). */
+function uploadChecksumChoice(req: IncomingMessage): { algorithm: ChecksumAlgorithm; type: ChecksumType } | undefined {
+  const algorithm = checksumAlgorithm(header(req, 'x-amz-checksum-algorithm'));
+  const typeText = header(req, 'x-amz-checksum-type');
+  const type = typeText === undefined ? 'COMPOSITE' : CHECKSUM_TYPES.find((t) => t === typeText.trim().toUpperCase());
+  if (!type) throw new S3Error('InvalidRequest', `x-amz-checksum-type is ${CHECKSUM_TYPES.join(' or ')} (got ${JSON.stringify(typeText!.slice(0, 40))})`);
+  if (!algorithm) {
+    if (typeText !== undefined) throw new S3Error('InvalidRequest', 'x-amz-checksum-type needs an x-amz-checksum-algorithm');
+    return undefined;
+  }
+  if (type === 'FULL_OBJECT' && !FULL_OBJECT_ALGORITHMS.includes(algorithm)) {
+    throw new S3Error('InvalidRequest', `The FULL_OBJECT checksum type cannot be used with the ${algorithm.toUpperCase()} checksum algorithm; use ${FULL_OBJECT_ALGORITHMS.join(' or ').toUpperCase()}`);
+  }
+  return { algorithm, type };
+}
+
+/**
+ * CompleteMultipartUpload's x-amz-checksum-* (the whole object's checksum, of the upload's algorithm),
+ * x-amz-checksum-type (must be the upload's: else BadDigest, as AWS documents) and x-amz-mp-object-size.
+ */
+function expectedObject(req: IncomingMessage, upload: Upload): ExpectedObject {
+  const named = CHECKSUM_ALGORITHMS.find((a) => header(req, `x-amz-checksum-${a}`) !== undefined);
+  if (named && named !== upload.checksumAlgorithm) throw new S3Error('InvalidRequest', `the upload was created with ${upload.checksumAlgorithm ? `the ${upload.checksumAlgorithm.toUpperCase()} checksum algorithm` : 'no checksum algorithm'}, not ${named.toUpperCase()}`);
+  const type = header(req, 'x-amz-checksum-type');
+  if (type !== undefined && type.trim().toUpperCase() !== upload.checksumType) throw new S3Error('BadDigest', `the upload's checksum type is ${upload.checksumType ?? 'none'}, not ${type.slice(0, 40)}`);
+  const size = header(req, 'x-amz-mp-object-size');
+  if (size !== undefined && !/^\d{1,15}$/.test(size)) throw new S3Error('InvalidArgument', `x-amz-mp-object-size must be a size in bytes (got ${JSON.stringify(size.slice(0, 40))})`);
+  return { ...(named ? { checksum: header(req, `x-amz-checksum-${named}`)!.trim() } : {}), ...(size !== undefined ? { size: Number(size) } : {}) };
+}
+
 /** The sizes of an object's parts: one per blob of a multipart object; a single-part object is one part. */
 const partSizes = (object: StoredObject): number[] => (object.blobs.length > 1 ? object.blobs.map((b) => b.size) : [object.size]);
 
@@ -215,13 +254,18 @@ export function createS3Api(deps: S3ApiDeps) {
   const { service } = deps;
 
   /** Streams the request body through aws-chunked decoding and the digests into `sink`, then checks every digest sent. */
-  async function receive(ctx: Context, sink: Writable, sizeMax: number, defaultAlgorithm?: ChecksumAlgorithm): Promise<Digests> {
+  async function receive(ctx: Context, sink: Writable, options: BodyOptions): Promise<Digests> {
     const { req, payload } = ctx;
+    const { sizeMax, uploadAlgorithm, objectChecksumHeaders = false } = options;
+    const bodyHeader = (name: string) => (objectChecksumHeaders ? undefined : header(req, name));
     const trailerName = header(req, 'x-amz-trailer')?.trim().toLowerCase();
-    const named = CHECKSUM_ALGORITHMS.find((a) => header(req, `x-amz-checksum-${a}`) !== undefined);
-    if (header(req, 'x-amz-checksum-crc64nvme') !== undefined) throw new S3Error('NotImplemented', 'CRC64NVME checksums are not supported; use crc32, crc32c, sha1 or sha256');
+    const named = CHECKSUM_ALGORITHMS.find((a) => bodyHeader(`x-amz-checksum-${a}`) !== undefined);
+    if (bodyHeader('x-amz-checksum-crc64nvme') !== undefined) throw new S3Error('NotImplemented', 'CRC64NVME checksums are not supported; use crc32, crc32c, sha1 or sha256');
     const fromTrailer = trailerName?.startsWith('x-amz-checksum-') ? trailerName.slice('x-amz-checksum-'.length) : undefined;
-    const algorithm = named ?? checksumAlgorithm(fromTrailer) ?? checksumAlgorithm(header(req, 'x-amz-sdk-checksum-algorithm')) ?? defaultAlgorithm;
+    const requested = named ?? checksumAlgorithm(fromTrailer) ?? checksumAlgorithm(header(req, 'x-amz-sdk-checksum-algorithm'));
+    // A part's checksum is combined into the object's, so it must be of the upload's algorithm (AWS's words below).
+    if (uploadAlgorithm && requested && requested !== uploadAlgorithm) throw new S3Error('InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${uploadAlgorithm}, actual checksum Type: ${requested}`);
+    const algorithm = requested ?? uploadAlgorithm;
     const chunked = payload.kind === 'chunked-signed' || payload.kind === 'chunked-unsigned-trailer';
     const decoder = chunked ? new AwsChunkedDecoder(payload.kind === 'chunked-signed' ? payload.chain : undefined, payload.kind === 'chunked-signed' && payload.trailer) : undefined;
     const digester = new Digester({ sizeMax, sha256: payload.kind === 'sha256', ...(algorithm ? { algorithm } : {}) });
@@ -243,16 +287,16 @@ export function createS3Api(deps: S3ApiDeps) {
     if (md5 !== undefined && md5 !== digests.md5.toString('base64')) throw new S3Error(/^[A-Za-z0-9+/]{22}==$/.test(md5) ? 'BadDigest' : 'InvalidDigest', 'The Content-MD5 you specified did not match what we received.');
     if (payload.kind === 'sha256' && payload.hex !== digests.sha256Hex) throw new S3Error('XAmzContentSHA256Mismatch', 'The provided \'x-amz-content-sha256\' header does not match what was computed.');
     if (algorithm && digests.checksum) {
-      const sent = header(req, `x-amz-checksum-${algorithm}`) ?? decoder?.trailers[`x-amz-checksum-${algorithm}`];
+      const sent = bodyHeader(`x-amz-checksum-${algorithm}`) ?? decoder?.trailers[`x-amz-checksum-${algorithm}`];
       if (trailerName && decoder && sent === undefined) throw new S3Error('InvalidRequest', `the trailer ${trailerName} was announced but not sent`);
       if (sent !== undefined && sent !== digests.checksum.value) throw new S3Error('BadDigest', `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
     }
     return digests;
   }
 
-  async function receiveXml(ctx: Context): Promise<Record<string, unknown>> {
+  async function receiveXml(ctx: Context, objectChecksumHeaders = false): Promise<Record<string, unknown>> {
     const chunks: Buffer[] = [];
-    await receive(ctx, new Writable({ write(chunk: Buffer, _e, done) { chunks.push(chunk); done(); } }), XML_BODY_BYTES_MAX);
+    await receive(ctx, new Writable({ write(chunk: Buffer, _e, done) { chunks.push(chunk); done(); } }), { sizeMax: XML_BODY_BYTES_MAX, objectChecksumHeaders });
     const text = Buffer.concat(chunks).toString('utf8');
     // S3's request bodies never need a DTD; refusing one up front keeps entity tricks out of the parser.
     if (/<!DOCTYPE/i.test(text)) throw new S3Error('MalformedXML', 'The XML you provided must not contain a document type declaration');
@@ -290,9 +334,9 @@ export function createS3Api(deps: S3ApiDeps) {
     return text !== undefined && /^\d{1,15}$/.test(text) ? Number(text) : undefined;
   }
 
-  function bodyFill(ctx: Context, sizeMax: number, defaultAlgorithm?: ChecksumAlgorithm): Fill {
-    if ((declaredLength(ctx) ?? 0) > sizeMax) throw new S3Error('EntityTooLarge', `Your proposed upload exceeds the maximum allowed size of ${sizeMax} bytes`);
-    return (sink) => receive(ctx, sink, sizeMax, defaultAlgorithm);
+  function bodyFill(ctx: Context, options: BodyOptions): Fill {
+    if ((declaredLength(ctx) ?? 0) > options.sizeMax) throw new S3Error('EntityTooLarge', `Your proposed upload exceeds the maximum allowed size of ${options.sizeMax} bytes`);
+    return (sink) => receive(ctx, sink, options);
   }
 
   /** `x-amz-copy-source: /bucket/key` (URL-encoded), with its conditions; the source must be the app's own. */
@@ -399,7 +443,7 @@ export function createS3Api(deps: S3ApiDeps) {
 
   async function putObject(ctx: Context): Promise<void> {
     service.checkBucket(ctx.appId, ctx.bucket);
-    const object = await service.put(ctx.appId, { bucket: ctx.bucket, key: ctx.key, headers: standardHeaders(ctx.req), metadata: userMetadata(ctx.req) }, bodyFill(ctx, OBJECT_PUT_BYTES_MAX), conditionFromHeaders(ctx.req), declaredLength(ctx));
+    const object = await service.put(ctx.appId, { bucket: ctx.bucket, key: ctx.key, headers: standardHeaders(ctx.req), metadata: userMetadata(ctx.req) }, bodyFill(ctx, { sizeMax: OBJECT_PUT_BYTES_MAX }), conditionFromHeaders(ctx.req), declaredLength(ctx));
     // Last-Modified and the size let a client describe what it stored without a HEAD (the guest SDK does).
     ctx.res.writeHead(200, {
       etag: quoted(object.etag), 'last-modified': httpDate(object.lastModified), 'x-amz-object-size': String(object.size),
@@ -451,10 +495,11 @@ export function createS3Api(deps: S3ApiDeps) {
   }
 
   async function createUpload(ctx: Context): Promise<void> {
-    const algorithm = checksumAlgorithm(header(ctx.req, 'x-amz-checksum-algorithm'));
-    const upload = service.createUpload(ctx.appId, { bucket: ctx.bucket, key: ctx.key, headers: standardHeaders(ctx.req), metadata: userMetadata(ctx.req) }, algorithm);
+    const checksum = uploadChecksumChoice(ctx.req);
+    const upload = service.createUpload(ctx.appId, { bucket: ctx.bucket, key: ctx.key, headers: standardHeaders(ctx.req), metadata: userMetadata(ctx.req) }, checksum);
     await service.durable(ctx.appId);
-    sendXml(ctx.res, 200, { InitiateMultipartUploadResult: { '@_xmlns': S3_NAMESPACE, Bucket: ctx.bucket, Key: ctx.key, UploadId: upload.uploadId } }, algorithm ? { 'x-amz-checksum-algorithm': algorithm.toUpperCase() } : {});
+    sendXml(ctx.res, 200, { InitiateMultipartUploadResult: { '@_xmlns': S3_NAMESPACE, Bucket: ctx.bucket, Key: ctx.key, UploadId: upload.uploadId } },
+      checksum ? { 'x-amz-checksum-algorithm': checksum.algorithm.toUpperCase(), 'x-amz-checksum-type': checksum.type } : {});
   }
 
   async function uploadPart(ctx: Context, copy: boolean): Promise<void> {
@@ -470,7 +515,7 @@ export function createS3Api(deps: S3ApiDeps) {
       fill = copyFill(ctx, source, range.start, range.end, upload.checksumAlgorithm);
       sizeHint = range.end - range.start + 1;
     } else {
-      fill = bodyFill(ctx, PART_BYTES_MAX, upload.checksumAlgorithm);
+      fill = bodyFill(ctx, { sizeMax: PART_BYTES_MAX, ...(upload.checksumAlgorithm ? { uploadAlgorithm: upload.checksumAlgorithm } : {}) });
       sizeHint = declaredLength(ctx);
     }
     const { part, checksum: received } = await service.putPart(ctx.appId, upload, partNumber, fill, sizeHint);
@@ -481,7 +526,8 @@ export function createS3Api(deps: S3ApiDeps) {
 
   async function completeUpload(ctx: Context): Promise<void> {
     const upload = service.upload(ctx.appId, ctx.bucket, ctx.key, queryText(ctx.query, 'uploadId') ?? '');
-    const body = await receiveXml(ctx);
+    const expected = expectedObject(ctx.req, upload);
+    const body = await receiveXml(ctx, true);
     const parts = (body.CompleteMultipartUpload as { Part?: Record<string, string>[] } | undefined)?.Part;
     if (!parts?.length) throw new S3Error('MalformedXML', 'CompleteMultipartUpload lists at least one <Part> with <PartNumber> and <ETag>');
     const requested = parts.map((p) => {
@@ -490,7 +536,7 @@ export function createS3Api(deps: S3ApiDeps) {
       const checksum = upload.checksumAlgorithm ? p[`Checksum${upload.checksumAlgorithm.toUpperCase()}`] : undefined;
       return { partNumber, etag: p.ETag, ...(typeof checksum === 'string' ? { checksum: checksum.trim() } : {}) };
     });
-    const object = await service.completeUpload(ctx.appId, upload, requested, conditionFromHeaders(ctx.req));
+    const object = await service.completeUpload(ctx.appId, upload, requested, conditionFromHeaders(ctx.req), expected);
     const checksum = object.checksum ? { [`Checksum${object.checksum.algorithm.toUpperCase()}`]: object.checksum.value, ChecksumType: object.checksum.type } : {};
     sendXml(ctx.res, 200, {
       CompleteMultipartUploadResult: {
@@ -510,7 +556,7 @@ export function createS3Api(deps: S3ApiDeps) {
       ListPartsResult: {
         '@_xmlns': S3_NAMESPACE, Bucket: ctx.bucket, Key: ctx.key, UploadId: upload.uploadId, PartNumberMarker: marker,
         ...(page.length ? { NextPartNumberMarker: page[page.length - 1]!.partNumber } : {}), MaxParts: maxParts, IsTruncated: parts.length > maxParts,
-        StorageClass: 'STANDARD', ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
+        StorageClass: 'STANDARD', ...(algorithm ? { ChecksumAlgorithm: algorithm, ChecksumType: upload.checksumType } : {}),
         Part: page.map((p) => ({ PartNumber: p.partNumber, LastModified: isoDate(p.lastModified), ETag: quoted(p.etag), Size: p.size, ...(algorithm && p.checksum ? { [`Checksum${algorithm}`]: p.checksum } : {}) })),
       },
     });

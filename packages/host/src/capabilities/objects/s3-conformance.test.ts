@@ -1,9 +1,20 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateBucketCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client,
+  CompleteMultipartUploadCommand, type CompletedPart, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand,
+  HeadObjectCommand, ListPartsCommand, PutObjectCommand, S3Client, UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { s3Failure, startObjectsDaemon, type ObjectsFixture } from '../../testing/objects-fixture.js';
+
+const MiB = 1024 * 1024;
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest();
+const crc32Base64 = (data: Buffer) => {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc32(data));
+  return out.toString('base64');
+};
 
 // What Ceph's s3-tests found wrong in the subset Plinth claims (issue 20), each checked with the AWS SDK
 // or a raw signed request, against the state the store is left in.
@@ -65,5 +76,62 @@ describe('objects: S3 behaviour that Ceph\'s s3-tests checks', () => {
     assert.deepEqual(result.Errors?.map((e) => [e.Key, e.Code]), [['multi/b', 'PreconditionFailed'], ['multi/c', 'PreconditionFailed'], ['multi/d', 'PreconditionFailed'], ['multi/missing', 'NoSuchKey']]);
     assert.ok(await gone('multi/a'));
     assert.deepEqual([await bytesOf('multi/b'), await bytesOf('multi/c'), await bytesOf('multi/d')], ['bbb', 'ccc', 'ddd']);
+  });
+
+  test('CompleteMultipartUpload checks x-amz-checksum-sha256 against the composite checksum (<checksum of checksums>-N): the right one is 200, a wrong one BadDigest that keeps the upload', async () => {
+    const body = Buffer.alloc(1024, 'A');
+    const composite = `${sha256(sha256(body)).toString('base64')}-1`;
+    const complete = async (UploadId: string, ChecksumSHA256: string) => s3.send(new CompleteMultipartUploadCommand({
+      Bucket: 'conformance', Key: 'mp/composite', UploadId, ChecksumSHA256,
+      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: `"${createHash('md5').update(body).digest('hex')}"`, ChecksumSHA256: sha256(body).toString('base64') }] },
+    }));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'conformance', Key: 'mp/composite', ChecksumAlgorithm: 'SHA256' }));
+    await s3.send(new UploadPartCommand({ Bucket: 'conformance', Key: 'mp/composite', UploadId, PartNumber: 1, Body: body, ChecksumAlgorithm: 'SHA256' }));
+    const wrong = await s3Failure(complete(UploadId!, `${sha256(Buffer.from('other')).toString('base64')}-1`));
+    assert.deepEqual([wrong.code, wrong.status], ['BadDigest', 400]);
+    assert.ok(await gone('mp/composite'));
+    assert.equal((await s3.send(new ListPartsCommand({ Bucket: 'conformance', Key: 'mp/composite', UploadId }))).Parts?.length, 1, 'the upload is still open');
+    const done = await complete(UploadId!, composite);
+    assert.deepEqual([done.ChecksumSHA256, done.ChecksumType], [composite, 'COMPOSITE']);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'conformance', Key: 'mp/composite', ChecksumMode: 'ENABLED' }));
+    assert.deepEqual([head.ChecksumSHA256, head.ChecksumType], [composite, 'COMPOSITE']);
+  });
+
+  test('x-amz-checksum-type FULL_OBJECT: the object carries the CRC of all its bytes, which Complete checks; SHA with FULL_OBJECT is refused', async () => {
+    const parts = [Buffer.alloc(5 * MiB, 'A'), Buffer.alloc(5 * MiB, 'B'), Buffer.from('the tail')];
+    const whole = Buffer.concat(parts);
+    // The SDK computes the reference CRC32C of the whole body (a PUT is checked against it).
+    const reference = await s3.send(new PutObjectCommand({ Bucket: 'conformance', Key: 'mp/reference', Body: whole, ChecksumAlgorithm: 'CRC32C' }));
+    const expected = { CRC32: crc32Base64(whole), CRC32C: reference.ChecksumCRC32C! };
+    for (const algorithm of ['CRC32', 'CRC32C'] as const) {
+      const Key = `mp/full-${algorithm}`;
+      const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'conformance', Key, ChecksumAlgorithm: algorithm, ChecksumType: 'FULL_OBJECT' }));
+      assert.deepEqual([created.ChecksumAlgorithm, created.ChecksumType], [algorithm, 'FULL_OBJECT']);
+      const uploaded: CompletedPart[] = [];
+      for (const [i, Body] of parts.entries()) {
+        const part = await s3.send(new UploadPartCommand({ Bucket: 'conformance', Key, UploadId: created.UploadId, PartNumber: i + 1, Body, ChecksumAlgorithm: algorithm }));
+        uploaded.push({ PartNumber: i + 1, ETag: part.ETag, [`Checksum${algorithm}`]: part[`Checksum${algorithm}`] });
+      }
+      // A part of another algorithm could not be combined into the object's checksum.
+      const mixed = await s3Failure(s3.send(new UploadPartCommand({ Bucket: 'conformance', Key, UploadId: created.UploadId, PartNumber: 4, Body: 'x', ChecksumAlgorithm: 'SHA256' })));
+      assert.deepEqual([mixed.code, mixed.status], ['InvalidRequest', 400], algorithm);
+      const complete = (checksum: string, ChecksumType: 'FULL_OBJECT' | 'COMPOSITE' = 'FULL_OBJECT') => s3.send(new CompleteMultipartUploadCommand({
+        Bucket: 'conformance', Key, UploadId: created.UploadId, ChecksumType, [`Checksum${algorithm}`]: checksum, MultipartUpload: { Parts: uploaded },
+      }));
+      const wrong = await s3Failure(complete(crc32Base64(Buffer.from('not it'))));
+      assert.deepEqual([wrong.code, wrong.status], ['BadDigest', 400], algorithm);
+      const wrongType = await s3Failure(complete(expected[algorithm], 'COMPOSITE'));
+      assert.deepEqual([wrongType.code, wrongType.status], ['BadDigest', 400], `${algorithm}: the type differs from the upload's`);
+      assert.ok(await gone(Key));
+      const done = await complete(expected[algorithm]);
+      assert.deepEqual([done[`Checksum${algorithm}`], done.ChecksumType], [expected[algorithm], 'FULL_OBJECT'], algorithm);
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'conformance', Key, ChecksumMode: 'ENABLED' }));
+      assert.deepEqual([got[`Checksum${algorithm}`], got.ChecksumType], [expected[algorithm], 'FULL_OBJECT'], algorithm);
+      assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(whole), `${algorithm}: the bytes`);
+    }
+    for (const ChecksumAlgorithm of ['SHA1', 'SHA256'] as const) {
+      const refused = await s3Failure(s3.send(new CreateMultipartUploadCommand({ Bucket: 'conformance', Key: 'mp/full-sha', ChecksumAlgorithm, ChecksumType: 'FULL_OBJECT' })));
+      assert.deepEqual([refused.code, refused.status], ['InvalidRequest', 400], ChecksumAlgorithm);
+    }
   });
 });

@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished, Readable, Writable } from 'node:stream';
 import type { BlobStore } from './blob-store.js';
-import { runningChecksum, type ChecksumAlgorithm, type Digests } from './checksums.js';
+import { fullObjectCrc, runningChecksum, type ChecksumAlgorithm, type ChecksumType, type Digests } from './checksums.js';
 import { S3Error } from './errors.js';
 import { BUCKETS_PER_APP_MAX, KEY_BYTES_MAX, PART_BYTES_MIN, PART_NUMBER_MAX, UPLOAD_EXPIRY_INTERVAL_MS, UPLOAD_LIFETIME_MS } from './limits.js';
 import { openObjectIndex, type BlobRef, type ListOptions, type ObjectIndex, type Part, type StandardHeaders, type StoredChecksum, type StoredObject, type Upload } from './object-index.js';
@@ -52,6 +52,12 @@ export interface CompletedPart {
   readonly partNumber: number;
   readonly etag: string;
   readonly checksum?: string;
+}
+
+/** What a CompleteMultipartUpload says the object will be (x-amz-checksum-*, x-amz-mp-object-size), checked before it commits. */
+export interface ExpectedObject {
+  readonly checksum?: string;
+  readonly size?: number;
 }
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -334,11 +340,11 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       return index.list(bucket, options);
     },
 
-    createUpload(appId: string, target: NewObject, checksumAlgorithm: ChecksumAlgorithm | undefined): Upload {
+    createUpload(appId: string, target: NewObject, checksum: { algorithm: ChecksumAlgorithm; type: ChecksumType } | undefined): Upload {
       checkKey(target.key);
       const index = indexOf(appId);
       bucketOrThrow(index, target.bucket);
-      const upload: Upload = { ...target, uploadId: randomBytes(24).toString('base64url'), initiated: deps.now(), ...(checksumAlgorithm ? { checksumAlgorithm } : {}) };
+      const upload: Upload = { ...target, uploadId: randomBytes(24).toString('base64url'), initiated: deps.now(), ...(checksum ? { checksumAlgorithm: checksum.algorithm, checksumType: checksum.type } : {}) };
       index.createUpload(upload);
       return upload;
     },
@@ -387,7 +393,7 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       discard(appId, index.transaction(() => index.deleteUpload(upload.uploadId)));
     },
     /** Joins the named parts into the object (no bytes are copied: the object lists the parts' blobs). */
-    async completeUpload(appId: string, upload: Upload, requested: readonly CompletedPart[], condition: WriteCondition = {}): Promise<StoredObject> {
+    async completeUpload(appId: string, upload: Upload, requested: readonly CompletedPart[], condition: WriteCondition = {}, expected: ExpectedObject = {}): Promise<StoredObject> {
       const index = indexOf(appId);
       const { object, leftovers } = withinQuota(appId, index, () => {
         if (!index.upload(upload.uploadId)) throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: upload.uploadId });
@@ -411,8 +417,9 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
           bucket: upload.bucket, key: upload.key, headers: upload.headers, metadata: upload.metadata,
           size: chosen.reduce((sum, p) => sum + p.size, 0), etag: `${md5.digest('hex')}-${chosen.length}`, lastModified: deps.now(),
           blobs: chosen.map((p) => ({ id: p.blobId, size: p.size })),
-          ...compositeChecksum(upload.checksumAlgorithm, chosen),
+          ...uploadChecksum(upload, chosen),
         };
+        checkExpected(completed, expected);
         const used = new Set(chosen.map((p) => p.blobId));
         const unused = index.deleteUpload(upload.uploadId).filter((id) => !used.has(id));
         return { object: completed, leftovers: [...unused, ...index.putObject(completed).map((b) => b.id)] };
@@ -461,10 +468,29 @@ function checkDeleteCondition(current: StoredObject | undefined, key: string, co
   if (condition.lastModified !== undefined && Math.floor(condition.lastModified / 1000) !== Math.floor(current.lastModified / 1000)) throw failed('x-amz-if-match-last-modified-time');
 }
 
-/** S3's checksum of a multipart object: the checksum of the parts' checksums, with `-N`. */
-function compositeChecksum(algorithm: ChecksumAlgorithm | undefined, parts: readonly Part[]): { checksum?: StoredChecksum } {
+/**
+ * S3's checksum of a multipart object: COMPOSITE is the checksum of the parts' checksums, with
+ * `-N`; FULL_OBJECT the CRC of all the bytes, combined from the parts' CRCs. None if a part has none.
+ */
+function uploadChecksum(upload: Upload, parts: readonly Part[]): { checksum?: StoredChecksum } {
+  const algorithm = upload.checksumAlgorithm;
   if (!algorithm || parts.some((p) => p.checksum === undefined)) return {};
+  if (upload.checksumType === 'FULL_OBJECT') {
+    return { checksum: { algorithm, value: fullObjectCrc(algorithm, parts.map((p) => ({ checksum: p.checksum!, size: p.size }))), type: 'FULL_OBJECT' } };
+  }
   const running = runningChecksum(algorithm);
   for (const part of parts) running.update(Buffer.from(part.checksum!, 'base64'));
   return { checksum: { algorithm, value: `${running.digest().toString('base64')}-${parts.length}`, type: 'COMPOSITE' } };
+}
+
+/** A composite checksum may be given with or without its `-N`, as clients print either. */
+function checkExpected(object: StoredObject, expected: ExpectedObject): void {
+  if (expected.checksum !== undefined) {
+    const value = object.checksum?.value;
+    const matches = value !== undefined && (expected.checksum === value || (object.checksum!.type === 'COMPOSITE' && expected.checksum === value.replace(/-\d+$/, '')));
+    if (!matches) throw new S3Error('BadDigest', `The ${object.checksum?.algorithm.toUpperCase() ?? 'checksum'} you specified did not match the calculated checksum.`);
+  }
+  if (expected.size !== undefined && expected.size !== object.size) {
+    throw new S3Error('InvalidRequest', `x-amz-mp-object-size is ${expected.size}, but the parts hold ${object.size} bytes`);
+  }
 }
