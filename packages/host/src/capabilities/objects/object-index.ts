@@ -38,6 +38,8 @@ export interface StoredObject {
   readonly blobs: readonly BlobRef[];
   /** A small object's bytes, kept in the index row itself (one commit, no file). */
   readonly inline?: Buffer;
+  /** The multipart upload that made it, so a repeated Complete of that upload can be answered. */
+  readonly uploadId?: string;
 }
 
 export interface Upload {
@@ -114,9 +116,10 @@ CREATE TRIGGER IF NOT EXISTS parts_removed AFTER DELETE ON parts BEGIN UPDATE st
  */
 const ADDED_COLUMNS: readonly { readonly table: string; readonly column: string; readonly type: string }[] = [
   { table: 'uploads', column: 'checksum_type', type: 'TEXT' },
+  { table: 'objects', column: 'upload_id', type: 'TEXT' },
 ];
 
-interface ObjectRow { bucket: string; key: string; size: number; etag: string; last_modified: number; headers: string; metadata: string; checksum: string | null; blobs: string; inline: Buffer | null }
+interface ObjectRow { bucket: string; key: string; size: number; etag: string; last_modified: number; headers: string; metadata: string; checksum: string | null; blobs: string; inline: Buffer | null; upload_id: string | null }
 interface UploadRow { upload_id: string; bucket: string; key: string; initiated: number; headers: string; metadata: string; checksum_algorithm: string | null; checksum_type: string | null }
 interface PartRow { part_number: number; size: number; etag: string; checksum: string | null; blob_id: string; last_modified: number }
 
@@ -135,6 +138,7 @@ const toObject = (row: ObjectRow): StoredObject => ({
   ...(row.checksum ? { checksum: JSON.parse(row.checksum) as StoredChecksum } : {}),
   blobs: JSON.parse(row.blobs) as BlobRef[],
   ...(row.inline ? { inline: row.inline } : {}),
+  ...(row.upload_id ? { uploadId: row.upload_id } : {}),
 });
 
 const toUpload = (row: UploadRow): Upload => ({
@@ -176,10 +180,11 @@ export function openObjectIndex(file: string) {
     deleteBucket: db.prepare('DELETE FROM buckets WHERE name = ?'),
     anyObject: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
     object: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
-    upsertObject: db.prepare(`INSERT INTO objects (bucket, key, size, etag, last_modified, headers, metadata, checksum, blobs, inline)
-      VALUES (@bucket, @key, @size, @etag, @lastModified, @headers, @metadata, @checksum, @blobs, @inline)
+    upsertObject: db.prepare(`INSERT INTO objects (bucket, key, size, etag, last_modified, headers, metadata, checksum, blobs, inline, upload_id)
+      VALUES (@bucket, @key, @size, @etag, @lastModified, @headers, @metadata, @checksum, @blobs, @inline, @uploadId)
       ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified,
-        headers = excluded.headers, metadata = excluded.metadata, checksum = excluded.checksum, blobs = excluded.blobs, inline = excluded.inline`),
+        headers = excluded.headers, metadata = excluded.metadata, checksum = excluded.checksum, blobs = excluded.blobs, inline = excluded.inline,
+        upload_id = excluded.upload_id`),
     deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
     page: db.prepare<[string, string, string, number], Pick<ObjectRow, 'key' | 'size' | 'etag' | 'last_modified' | 'headers' | 'metadata'>>(
       'SELECT key, size, etag, last_modified, headers, metadata FROM objects WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key LIMIT ?'),
@@ -247,6 +252,7 @@ export function openObjectIndex(file: string) {
       s.upsertObject.run({
         ...object, headers: JSON.stringify(object.headers), metadata: JSON.stringify(object.metadata),
         checksum: object.checksum ? JSON.stringify(object.checksum) : null, blobs: JSON.stringify(object.blobs), inline: object.inline ?? null,
+        uploadId: object.uploadId ?? null,
       });
       return previous ? (JSON.parse(previous.blobs) as BlobRef[]) : [];
     },

@@ -8,7 +8,7 @@ import { newRequestId, S3_NAMESPACE, S3Error, sendS3Error, sendXml, type ErrorSt
 import { LIST_KEYS_MAX, METADATA_BYTES_MAX, OBJECT_PUT_BYTES_MAX, PART_BYTES_MAX, XML_BODY_BYTES_MAX, XML_DEPTH_MAX } from './limits.js';
 import { parseHttpDate } from '../../support/http-date.js';
 import { commonPrefixOf, type StandardHeaders, type StoredObject, type Upload } from './object-index.js';
-import { etagListMatches, type DeleteCondition, type ExpectedObject, type Fill, type ObjectsService } from './service.js';
+import { etagListMatches, type CompletedPart, type DeleteCondition, type ExpectedObject, type Fill, type ObjectsService } from './service.js';
 import { authenticate, parseQuery, type AppCredential, type PayloadMode } from './sigv4.js';
 
 /** Subresources and headers of S3 features outside the portable subset: 501 NotImplemented. */
@@ -234,6 +234,18 @@ function expectedObject(req: IncomingMessage, upload: Upload): ExpectedObject {
   const size = header(req, 'x-amz-mp-object-size');
   if (size !== undefined && !/^\d{1,15}$/.test(size)) throw new S3Error('InvalidArgument', `x-amz-mp-object-size must be a size in bytes (got ${JSON.stringify(size.slice(0, 40))})`);
   return { ...(named ? { checksum: header(req, `x-amz-checksum-${named}`)!.trim() } : {}), ...(size !== undefined ? { size: Number(size) } : {}) };
+}
+
+/** CompleteMultipartUpload's `<Part>` list, with each part's checksum of the upload's algorithm. */
+function completedParts(body: Record<string, unknown>, algorithm: ChecksumAlgorithm | undefined): CompletedPart[] {
+  const parts = (body.CompleteMultipartUpload as { Part?: Record<string, string>[] } | undefined)?.Part;
+  if (!parts?.length) throw new S3Error('MalformedXML', 'CompleteMultipartUpload lists at least one <Part> with <PartNumber> and <ETag>');
+  return parts.map((p) => {
+    const partNumber = Number(p.PartNumber);
+    if (!Number.isInteger(partNumber) || typeof p.ETag !== 'string') throw new S3Error('MalformedXML', 'every <Part> has a numeric <PartNumber> and an <ETag>');
+    const checksum = algorithm ? p[`Checksum${algorithm.toUpperCase()}`] : undefined;
+    return { partNumber, etag: p.ETag, ...(typeof checksum === 'string' ? { checksum: checksum.trim() } : {}) };
+  });
 }
 
 /** The sizes of an object's parts: one per blob of a multipart object; a single-part object is one part. */
@@ -525,18 +537,14 @@ export function createS3Api(deps: S3ApiDeps) {
   }
 
   async function completeUpload(ctx: Context): Promise<void> {
-    const upload = service.upload(ctx.appId, ctx.bucket, ctx.key, queryText(ctx.query, 'uploadId') ?? '');
-    const expected = expectedObject(ctx.req, upload);
-    const body = await receiveXml(ctx, true);
-    const parts = (body.CompleteMultipartUpload as { Part?: Record<string, string>[] } | undefined)?.Part;
-    if (!parts?.length) throw new S3Error('MalformedXML', 'CompleteMultipartUpload lists at least one <Part> with <PartNumber> and <ETag>');
-    const requested = parts.map((p) => {
-      const partNumber = Number(p.PartNumber);
-      if (!Number.isInteger(partNumber) || typeof p.ETag !== 'string') throw new S3Error('MalformedXML', 'every <Part> has a numeric <PartNumber> and an <ETag>');
-      const checksum = upload.checksumAlgorithm ? p[`Checksum${upload.checksumAlgorithm.toUpperCase()}`] : undefined;
-      return { partNumber, etag: p.ETag, ...(typeof checksum === 'string' ? { checksum: checksum.trim() } : {}) };
-    });
-    const object = await service.completeUpload(ctx.appId, upload, requested, conditionFromHeaders(ctx.req), expected);
+    const uploadId = queryText(ctx.query, 'uploadId') ?? '';
+    const upload = service.findUpload(ctx.appId, ctx.bucket, ctx.key, uploadId);
+    const expected = upload ? expectedObject(ctx.req, upload) : undefined;
+    const requested = completedParts(await receiveXml(ctx, true), upload?.checksumAlgorithm);
+    // No open upload: a retry of a Complete that succeeded gets the same answer (the SDKs retry it on a 500 or a lost reply).
+    const object = upload
+      ? await service.completeUpload(ctx.appId, upload, requested, conditionFromHeaders(ctx.req), expected)
+      : service.completedUpload(ctx.appId, ctx.bucket, ctx.key, uploadId, requested);
     const checksum = object.checksum ? { [`Checksum${object.checksum.algorithm.toUpperCase()}`]: object.checksum.value, ChecksumType: object.checksum.type } : {};
     sendXml(ctx.res, 200, {
       CompleteMultipartUploadResult: {

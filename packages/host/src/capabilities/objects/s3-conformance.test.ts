@@ -134,4 +134,24 @@ describe('objects: S3 behaviour that Ceph\'s s3-tests checks', () => {
       assert.deepEqual([refused.code, refused.status], ['InvalidRequest', 400], ChecksumAlgorithm);
     }
   });
+
+  test('a repeated CompleteMultipartUpload of a finished upload, with the same parts, answers 200 with the same result; other parts, or a replaced object, are NoSuchUpload', async () => {
+    const parts = [Buffer.alloc(5 * MiB, 'a'), Buffer.from('end')];
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'conformance', Key: 'mp/again', ChecksumAlgorithm: 'CRC32' }));
+    const uploaded: CompletedPart[] = [];
+    for (const [i, Body] of parts.entries()) {
+      const part = await s3.send(new UploadPartCommand({ Bucket: 'conformance', Key: 'mp/again', UploadId, PartNumber: i + 1, Body, ChecksumAlgorithm: 'CRC32' }));
+      uploaded.push({ PartNumber: i + 1, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 });
+    }
+    const complete = (Parts: CompletedPart[]) => s3.send(new CompleteMultipartUploadCommand({ Bucket: 'conformance', Key: 'mp/again', UploadId, MultipartUpload: { Parts } }));
+    const first = await complete(uploaded);
+    const second = await complete(uploaded);
+    assert.deepEqual([second.$metadata.httpStatusCode, second.ETag, second.ChecksumCRC32, second.ChecksumType, second.Key], [200, first.ETag, first.ChecksumCRC32, 'COMPOSITE', 'mp/again']);
+    assert.equal(await bytesOf('mp/again'), Buffer.concat(parts).toString());
+    const fewer = await s3Failure(complete(uploaded.slice(0, 1)));
+    assert.deepEqual([fewer.code, fewer.status], ['NoSuchUpload', 404], 'not the parts it was completed with');
+    await put('mp/again', 'replaced');
+    assert.equal((await s3Failure(complete(uploaded))).code, 'NoSuchUpload', 'the upload\'s object is gone');
+    assert.equal(await bytesOf('mp/again'), 'replaced');
+  });
 });

@@ -198,6 +198,14 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
     });
   }
 
+  /** The open upload, or undefined; NoSuchBucket when the bucket is gone. */
+  function findUpload(appId: string, bucket: string, key: string, uploadId: string): Upload | undefined {
+    const index = indexOf(appId);
+    bucketOrThrow(index, bucket);
+    const upload = index.upload(uploadId);
+    return upload && upload.bucket === bucket && upload.key === key ? upload : undefined;
+  }
+
   function objectOrThrow(index: ObjectIndex, bucket: string, key: string): StoredObject {
     bucketOrThrow(index, bucket);
     const object = index.object(bucket, key);
@@ -349,13 +357,21 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       return upload;
     },
     upload(appId: string, bucket: string, key: string, uploadId: string): Upload {
+      const upload = findUpload(appId, bucket, key, uploadId);
+      if (!upload) throw noSuchUpload(uploadId);
+      return upload;
+    },
+    findUpload,
+    /**
+     * A repeated CompleteMultipartUpload (S3 answers a retry with the same result): the object the
+     * upload made, while it is still the key's object and `requested` names the parts it was made of.
+     */
+    completedUpload(appId: string, bucket: string, key: string, uploadId: string, requested: readonly CompletedPart[]): StoredObject {
       const index = indexOf(appId);
       bucketOrThrow(index, bucket);
-      const upload = index.upload(uploadId);
-      if (!upload || upload.bucket !== bucket || upload.key !== key) {
-        throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: uploadId });
-      }
-      return upload;
+      const object = index.object(bucket, key);
+      if (!object || object.uploadId !== uploadId || multipartEtag(requested.map((p) => unquote(p.etag))) !== object.etag) throw noSuchUpload(uploadId);
+      return object;
     },
     /** The stored part, and the checksum as received (its algorithm is the caller's choice, or the upload's). */
     async putPart(appId: string, upload: Upload, partNumber: number, fill: Fill, sizeHint?: number): Promise<{ part: Part; checksum?: Digests['checksum'] }> {
@@ -370,7 +386,7 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       let replaced: string | undefined;
       try {
         replaced = withinQuota(appId, index, () => {
-          if (!index.upload(upload.uploadId)) throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: upload.uploadId });
+          if (!index.upload(upload.uploadId)) throw noSuchUpload(upload.uploadId);
           return index.putPart(upload.uploadId, part);
         });
       } catch (error) {
@@ -396,7 +412,7 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
     async completeUpload(appId: string, upload: Upload, requested: readonly CompletedPart[], condition: WriteCondition = {}, expected: ExpectedObject = {}): Promise<StoredObject> {
       const index = indexOf(appId);
       const { object, leftovers } = withinQuota(appId, index, () => {
-        if (!index.upload(upload.uploadId)) throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: upload.uploadId });
+        if (!index.upload(upload.uploadId)) throw noSuchUpload(upload.uploadId);
         bucketOrThrow(index, upload.bucket);
         checkCondition(index, upload.bucket, upload.key, condition);
         const stored = new Map(index.allParts(upload.uploadId).map((p) => [p.partNumber, p]));
@@ -411,12 +427,10 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
         chosen.forEach((part, i) => {
           if (i < chosen.length - 1 && part.size < PART_BYTES_MIN) throw new S3Error('EntityTooSmall', `Your proposed upload is smaller than the minimum allowed size: every part but the last is at least ${PART_BYTES_MIN} bytes`, { PartNumber: String(part.partNumber), ProposedSize: String(part.size), MinSizeAllowed: String(PART_BYTES_MIN) });
         });
-        const md5 = createHash('md5');
-        for (const part of chosen) md5.update(Buffer.from(part.etag, 'hex'));
         const completed: StoredObject = {
           bucket: upload.bucket, key: upload.key, headers: upload.headers, metadata: upload.metadata,
-          size: chosen.reduce((sum, p) => sum + p.size, 0), etag: `${md5.digest('hex')}-${chosen.length}`, lastModified: deps.now(),
-          blobs: chosen.map((p) => ({ id: p.blobId, size: p.size })),
+          size: chosen.reduce((sum, p) => sum + p.size, 0), etag: multipartEtag(chosen.map((p) => p.etag)), lastModified: deps.now(),
+          blobs: chosen.map((p) => ({ id: p.blobId, size: p.size })), uploadId: upload.uploadId,
           ...uploadChecksum(upload, chosen),
         };
         checkExpected(completed, expected);
@@ -452,6 +466,15 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
   };
 }
 export type ObjectsService = ReturnType<typeof createObjectsService>;
+
+const noSuchUpload = (uploadId: string) => new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: uploadId });
+
+/** A multipart object's ETag: the MD5 of its parts' MD5s (hex ETags), then `-<parts>`. */
+function multipartEtag(partEtags: readonly string[]): string {
+  const md5 = createHash('md5');
+  for (const etag of partEtags) md5.update(Buffer.from(etag, 'hex'));
+  return `${md5.digest('hex')}-${partEtags.length}`;
+}
 
 /**
  * If-Match names an object that must exist (AWS: If-Match `*` checks "that the object exists before
