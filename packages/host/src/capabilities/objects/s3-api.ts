@@ -236,6 +236,21 @@ function expectedObject(req: IncomingMessage, upload: Upload): ExpectedObject {
   return { ...(named ? { checksum: header(req, `x-amz-checksum-${named}`)!.trim() } : {}), ...(size !== undefined ? { size: Number(size) } : {}) };
 }
 
+/**
+ * UploadPartCopy's x-amz-copy-source-range: exactly `bytes=first-last`. Anything else is
+ * InvalidArgument (S3 does not fall back to the whole source, as a GET's Range does); a well-formed
+ * range past the source's end is InvalidRange.
+ */
+function copySourceRange(text: string | undefined, size: number): { start: number; end: number } {
+  if (text === undefined) return { start: 0, end: size - 1 };
+  const m = /^bytes=(\d{1,15})-(\d{1,15})$/.exec(text.trim());
+  if (!m || Number(m[1]) > Number(m[2])) {
+    throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: text.slice(0, 100) });
+  }
+  if (Number(m[2]) >= size) throw new S3Error('InvalidRange', 'The requested range is not satisfiable', { RangeRequested: text.slice(0, 100), ActualObjectSize: String(size) });
+  return { start: Number(m[1]), end: Number(m[2]) };
+}
+
 /** CompleteMultipartUpload's `<Part>` list, with each part's checksum of the upload's algorithm. */
 function completedParts(body: Record<string, unknown>, algorithm: ChecksumAlgorithm | undefined): CompletedPart[] {
   const parts = (body.CompleteMultipartUpload as { Part?: Record<string, string>[] } | undefined)?.Part;
@@ -402,9 +417,10 @@ export function createS3Api(deps: S3ApiDeps) {
     const token = queryText(query, 'continuation-token');
     let after: string;
     if (version === 1) after = queryText(query, 'marker') ?? '';
-    else if (token !== undefined) {
+    // An empty token is no token: the listing starts from the beginning (S3, and s3-tests' test_bucket_listv2_continuationtoken_empty).
+    else if (token !== undefined && token !== '') {
       after = Buffer.from(token, 'base64url').toString('utf8');
-      if (!token || Buffer.from(after).toString('base64url') !== token) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
+      if (Buffer.from(after).toString('base64url') !== token) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
     } else after = queryText(query, 'start-after') ?? '';
     const listing = service.list(ctx.appId, ctx.bucket, { prefix, delimiter, after, maxKeys });
     const common = {
@@ -521,9 +537,7 @@ export function createS3Api(deps: S3ApiDeps) {
     let sizeHint: number | undefined;
     if (copy) {
       const source = copySource(ctx);
-      const rangeHeader = header(ctx.req, 'x-amz-copy-source-range');
-      const range = rangeHeader === undefined ? { start: 0, end: source.size - 1 } : /^bytes=\d+-\d+$/.test(rangeHeader) ? parseRange(rangeHeader, source.size) : undefined;
-      if (!range || (rangeHeader && Number(rangeHeader.split('-')[1]) >= source.size)) throw new S3Error('InvalidRange', `x-amz-copy-source-range must be bytes=first-last within the source's ${source.size} bytes`);
+      const range = copySourceRange(header(ctx.req, 'x-amz-copy-source-range'), source.size);
       fill = copyFill(ctx, source, range.start, range.end, upload.checksumAlgorithm);
       sizeHint = range.end - range.start + 1;
     } else {

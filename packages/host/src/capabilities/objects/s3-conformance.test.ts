@@ -4,11 +4,14 @@ import { crc32 } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import {
   CompleteMultipartUploadCommand, type CompletedPart, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand,
-  HeadObjectCommand, ListPartsCommand, PutObjectCommand, S3Client, UploadPartCommand,
+  HeadObjectCommand, ListPartsCommand, PutObjectCommand, S3Client, UploadPartCommand, UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
-import { s3Failure, startObjectsDaemon, type ObjectsFixture } from '../../testing/objects-fixture.js';
+import { s3Failure, signedRequest, startObjectsDaemon, type ObjectsFixture } from '../../testing/objects-fixture.js';
 
 const MiB = 1024 * 1024;
+const UNSIGNED = { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' };
+/** The text of one element of an XML answer. */
+const element = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest();
 const crc32Base64 = (data: Buffer) => {
   const out = Buffer.alloc(4);
@@ -153,5 +156,32 @@ describe('objects: S3 behaviour that Ceph\'s s3-tests checks', () => {
     await put('mp/again', 'replaced');
     assert.equal((await s3Failure(complete(uploaded))).code, 'NoSuchUpload', 'the upload\'s object is gone');
     assert.equal(await bytesOf('mp/again'), 'replaced');
+  });
+
+  test('UploadPartCopy: a malformed x-amz-copy-source-range is 400 InvalidArgument; one past the source is InvalidRange; neither stores a part', async () => {
+    await put('copy/source', '0123456789');
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'conformance', Key: 'copy/target' }));
+    const copy = (CopySourceRange: string) => s3.send(new UploadPartCopyCommand({ Bucket: 'conformance', Key: 'copy/target', UploadId, PartNumber: 1, CopySource: 'conformance/copy/source', CopySourceRange }));
+    for (const range of ['0-2', 'bytes=0', 'bytes=hello-world', 'bytes=0-bar', 'bytes=hello-', 'bytes=0-2,3-5', 'bytes=5-2', 'bytes=-3']) {
+      const failure = await s3Failure(copy(range));
+      assert.deepEqual([failure.code, failure.status], ['InvalidArgument', 400], range);
+    }
+    for (const range of ['bytes=0-10', 'bytes=10-12']) {
+      const failure = await s3Failure(copy(range));
+      assert.deepEqual([failure.code, failure.status], ['InvalidRange', 416], range);
+    }
+    assert.equal((await s3.send(new ListPartsCommand({ Bucket: 'conformance', Key: 'copy/target', UploadId }))).Parts, undefined, 'no part was stored');
+    const good = await copy('bytes=2-4');
+    assert.equal(good.CopyPartResult?.ETag, `"${createHash('md5').update('234').digest('hex')}"`);
+  });
+
+  test('ListObjectsV2 with an empty continuation-token lists from the start and echoes the empty token', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'listing-empty-token' }));
+    for (const Key of ['bar', 'baz', 'foo']) await s3.send(new PutObjectCommand({ Bucket: 'listing-empty-token', Key, Body: Key }));
+    const listed = await signedRequest(f, 'alpha', 'GET', '/listing-empty-token?list-type=2&continuation-token=', UNSIGNED);
+    assert.equal(listed.status, 200, listed.text);
+    assert.deepEqual([...listed.text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]), ['bar', 'baz', 'foo']);
+    assert.match(listed.text, /<ContinuationToken><\/ContinuationToken>|<ContinuationToken\/>/);
+    assert.equal(element(listed.text, 'IsTruncated'), 'false');
   });
 });
