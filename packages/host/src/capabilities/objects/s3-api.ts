@@ -5,7 +5,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { AwsChunkedDecoder } from './aws-chunked.js';
 import { CHECKSUM_ALGORITHMS, CHECKSUM_TYPES, checksumAlgorithm, Digester, FULL_OBJECT_ALGORITHMS, type ChecksumAlgorithm, type ChecksumType, type Digests } from './checksums.js';
 import { newRequestId, S3_NAMESPACE, S3Error, sendS3Error, sendXml, type ErrorStyle } from './errors.js';
-import { LIST_KEYS_MAX, METADATA_BYTES_MAX, OBJECT_PUT_BYTES_MAX, PART_BYTES_MAX, XML_BODY_BYTES_MAX, XML_DEPTH_MAX } from './limits.js';
+import { LIST_BUCKETS_MAX, LIST_KEYS_MAX, METADATA_BYTES_MAX, OBJECT_PUT_BYTES_MAX, PART_BYTES_MAX, XML_BODY_BYTES_MAX, XML_DEPTH_MAX } from './limits.js';
 import { parseHttpDate } from '../../support/http-date.js';
 import { commonPrefixOf, type StandardHeaders, type StoredObject, type Upload } from './object-index.js';
 import { etagListMatches, type CompletedPart, type DeleteCondition, type ExpectedObject, type Fill, type ObjectsService } from './service.js';
@@ -206,6 +206,14 @@ function hoistSignedQueryHeaders(req: IncomingMessage, query: Context['query']):
   }
 }
 
+/** Continuation tokens: the key (or bucket name) a page ended at, base64url, so no client reads them as keys. */
+const encodeToken = (last: string) => Buffer.from(last).toString('base64url');
+function decodeToken(token: string): string {
+  const last = Buffer.from(token, 'base64url').toString('utf8');
+  if (encodeToken(last) !== token) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
+  return last;
+}
+
 /** CreateMultipartUpload's x-amz-checksum-algorithm and x-amz-checksum-type (COMPOSITE unless FULL_OBJECT is asked). */
 function uploadChecksumChoice(req: IncomingMessage): { algorithm: ChecksumAlgorithm; type: ChecksumType } | undefined {
   const algorithm = checksumAlgorithm(header(req, 'x-amz-checksum-algorithm'));
@@ -397,11 +405,28 @@ export function createS3Api(deps: S3ApiDeps) {
 
   // ---------------------------------------------------------------- operations
 
+  /** The app owns everything it stores; S3 clients read it as the owner of buckets and objects. */
+  const owner = (ctx: Context) => ({ ID: ctx.appId, DisplayName: ctx.appId });
+
   function listBuckets(ctx: Context): void {
+    const { query } = ctx;
+    const maxText = queryText(query, 'max-buckets');
+    if (maxText !== undefined && !(/^\d{1,5}$/.test(maxText) && Number(maxText) >= 1 && Number(maxText) <= LIST_BUCKETS_MAX)) {
+      throw new S3Error('InvalidArgument', `max-buckets must be an integer from 1 to ${LIST_BUCKETS_MAX} (got ${JSON.stringify(maxText.slice(0, 20))})`, { ArgumentName: 'max-buckets' });
+    }
+    const maxBuckets = maxText === undefined ? LIST_BUCKETS_MAX : Number(maxText);
+    const prefix = queryText(query, 'prefix');
+    const token = queryText(query, 'continuation-token');
+    const after = token ? decodeToken(token) : '';
+    const region = queryText(query, 'bucket-region');
+    const matching = region !== undefined && region !== deps.region ? [] : service.listBuckets(ctx.appId).filter((b) => b.name.startsWith(prefix ?? '') && b.name > after);
+    const page = matching.slice(0, maxBuckets);
     sendXml(ctx.res, 200, {
       ListAllMyBucketsResult: {
-        '@_xmlns': S3_NAMESPACE, Owner: { ID: ctx.appId, DisplayName: ctx.appId },
-        Buckets: { Bucket: service.listBuckets(ctx.appId).map((b) => ({ Name: b.name, CreationDate: isoDate(b.created) })) },
+        '@_xmlns': S3_NAMESPACE, Owner: owner(ctx),
+        Buckets: { Bucket: page.map((b) => ({ Name: b.name, CreationDate: isoDate(b.created), BucketRegion: deps.region })) },
+        ...(matching.length > maxBuckets ? { ContinuationToken: encodeToken(page[page.length - 1]!.name) } : {}),
+        ...(prefix !== undefined ? { Prefix: prefix } : {}),
       },
     });
   }
@@ -418,15 +443,17 @@ export function createS3Api(deps: S3ApiDeps) {
     let after: string;
     if (version === 1) after = queryText(query, 'marker') ?? '';
     // An empty token is no token: the listing starts from the beginning (S3, and s3-tests' test_bucket_listv2_continuationtoken_empty).
-    else if (token !== undefined && token !== '') {
-      after = Buffer.from(token, 'base64url').toString('utf8');
-      if (Buffer.from(after).toString('base64url') !== token) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
-    } else after = queryText(query, 'start-after') ?? '';
+    else if (token !== undefined && token !== '') after = decodeToken(token);
+    else after = queryText(query, 'start-after') ?? '';
     const listing = service.list(ctx.appId, ctx.bucket, { prefix, delimiter, after, maxKeys });
+    const withOwner = version === 1 || queryText(query, 'fetch-owner')?.toLowerCase() === 'true';
     const common = {
       Name: ctx.bucket, Prefix: encode(prefix), MaxKeys: maxKeys, IsTruncated: listing.truncated,
       ...(delimiter ? { Delimiter: encode(delimiter) } : {}), ...(encodingType ? { EncodingType: encodingType } : {}),
-      Contents: listing.objects.map((o) => ({ Key: encode(o.key), LastModified: isoDate(o.lastModified), ETag: quoted(o.etag), Size: o.size, StorageClass: 'STANDARD' })),
+      // S3 lists each object's owner in v1, and in v2 only with fetch-owner=true.
+      Contents: listing.objects.map((o) => ({
+        Key: encode(o.key), LastModified: isoDate(o.lastModified), ETag: quoted(o.etag), Size: o.size, StorageClass: 'STANDARD', ...(withOwner ? { Owner: owner(ctx) } : {}),
+      })),
       CommonPrefixes: listing.commonPrefixes.map((p) => ({ Prefix: encode(p) })),
     };
     const next = listing.truncated && listing.last !== undefined ? listing.last : undefined;
@@ -436,7 +463,7 @@ export function createS3Api(deps: S3ApiDeps) {
         ...common, KeyCount: listing.objects.length + listing.commonPrefixes.length,
         ...(token !== undefined ? { ContinuationToken: token } : {}),
         ...(queryText(query, 'start-after') !== undefined ? { StartAfter: encode(queryText(query, 'start-after')!) } : {}),
-        ...(next !== undefined ? { NextContinuationToken: Buffer.from(next).toString('base64url') } : {}),
+        ...(next !== undefined ? { NextContinuationToken: encodeToken(next) } : {}),
       };
     sendXml(ctx.res, 200, { ListBucketResult: { '@_xmlns': S3_NAMESPACE, ...page } });
   }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import {
-  CompleteMultipartUploadCommand, type CompletedPart, CreateBucketCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand,
+  CompleteMultipartUploadCommand, type CompletedPart, CreateBucketCommand, ListBucketsCommand, ListObjectsCommand, ListObjectsV2Command, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand,
   HeadObjectCommand, ListPartsCommand, PutObjectCommand, S3Client, UploadPartCommand, UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { s3Failure, signedRequest, startObjectsDaemon, type ObjectsFixture } from '../../testing/objects-fixture.js';
@@ -183,5 +183,44 @@ describe('objects: S3 behaviour that Ceph\'s s3-tests checks', () => {
     assert.deepEqual([...listed.text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]), ['bar', 'baz', 'foo']);
     assert.match(listed.text, /<ContinuationToken><\/ContinuationToken>|<ContinuationToken\/>/);
     assert.equal(element(listed.text, 'IsTruncated'), 'false');
+  });
+
+  test('ListObjectsV2 with fetch-owner=true gives each entry its <Owner>, the owner ListBuckets names; without it none; ListObjects v1 always does, as S3', async () => {
+    await put('owned/a', 'a');
+    const { Owner } = await s3.send(new ListBucketsCommand({}));
+    assert.deepEqual(Owner, { ID: 'alpha', DisplayName: 'alpha' });
+    const fetched = await s3.send(new ListObjectsV2Command({ Bucket: 'conformance', Prefix: 'owned/', FetchOwner: true }));
+    assert.deepEqual(fetched.Contents?.map((c) => c.Owner), [Owner]);
+    const plain = await s3.send(new ListObjectsV2Command({ Bucket: 'conformance', Prefix: 'owned/' }));
+    assert.deepEqual(plain.Contents?.map((c) => c.Owner), [undefined]);
+    const v1 = await s3.send(new ListObjectsCommand({ Bucket: 'conformance', Prefix: 'owned/' }));
+    assert.deepEqual(v1.Contents?.map((c) => c.Owner), [Owner]);
+  });
+
+  test('ListBuckets pages with max-buckets and continuation-token, and filters by prefix', async () => {
+    for (const Bucket of ['paged-1', 'paged-2', 'paged-3']) await s3.send(new CreateBucketCommand({ Bucket }));
+    const all = (await s3.send(new ListBucketsCommand({}))).Buckets!.map((b) => b.Name);
+    assert.ok(all.length >= 4);
+    const pages: string[][] = [];
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await s3.send(new ListBucketsCommand({ MaxBuckets: 2, ContinuationToken }));
+      pages.push(page.Buckets!.map((b) => b.Name!));
+      ContinuationToken = page.ContinuationToken;
+    } while (ContinuationToken && pages.length < 100);
+    assert.deepEqual(pages.flat(), all);
+    assert.ok(pages.slice(0, -1).every((p) => p.length === 2) && pages.at(-1)!.length <= 2);
+    const last = await s3.send(new ListBucketsCommand({ MaxBuckets: all.length }));
+    assert.deepEqual([last.Buckets?.length, last.ContinuationToken], [all.length, undefined], 'no token when nothing is left');
+    const prefixed = await s3.send(new ListBucketsCommand({ Prefix: 'paged-', MaxBuckets: 2 }));
+    assert.deepEqual([prefixed.Buckets?.map((b) => b.Name), prefixed.Prefix], [['paged-1', 'paged-2'], 'paged-']);
+    const rest = await s3.send(new ListBucketsCommand({ Prefix: 'paged-', ContinuationToken: prefixed.ContinuationToken }));
+    assert.deepEqual([rest.Buckets?.map((b) => b.Name), rest.ContinuationToken], [['paged-3'], undefined]);
+    for (const bad of ['0', '10001', 'abc']) {
+      const refused = await signedRequest(f, 'alpha', 'GET', `/?max-buckets=${bad}`, UNSIGNED);
+      assert.deepEqual([refused.status, element(refused.text, 'Code')], [400, 'InvalidArgument'], bad);
+    }
+    const forged = await signedRequest(f, 'alpha', 'GET', '/?continuation-token=not%20a%20token', UNSIGNED);
+    assert.deepEqual([forged.status, element(forged.text, 'Code')], [400, 'InvalidArgument']);
   });
 });
