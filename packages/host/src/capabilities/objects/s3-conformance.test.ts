@@ -6,6 +6,8 @@ import {
   CompleteMultipartUploadCommand, type CompletedPart, CreateBucketCommand, ListBucketsCommand, ListObjectsCommand, ListObjectsV2Command, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand,
   HeadObjectCommand, ListPartsCommand, PutObjectCommand, S3Client, UploadPartCommand, UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { request } from 'undici';
 import { s3Failure, signedRequest, startObjectsDaemon, type ObjectsFixture } from '../../testing/objects-fixture.js';
 
 const MiB = 1024 * 1024;
@@ -222,5 +224,22 @@ describe('objects: S3 behaviour that Ceph\'s s3-tests checks', () => {
     }
     const forged = await signedRequest(f, 'alpha', 'GET', '/?continuation-token=not%20a%20token', UNSIGNED);
     assert.deepEqual([forged.status, element(forged.text, 'Code')], [400, 'InvalidArgument']);
+  });
+
+  test('a presigned URL whose X-Amz-Expires is out of range (0, negative, over 604800) is 403 AccessDenied, as S3 answers', async () => {
+    await put('presigned/object', 'presigned bytes');
+    const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'conformance', Key: 'presigned/object' }), { expiresIn: 60 });
+    const fetchText = async (target: string) => {
+      const response = await request(target);
+      return { status: response.statusCode, text: await response.body.text() };
+    };
+    assert.deepEqual(await fetchText(url), { status: 200, text: 'presigned bytes' });
+    for (const expires of ['0', '-7', '609901']) {
+      const answer = await fetchText(url.replace('X-Amz-Expires=60', `X-Amz-Expires=${expires}`));
+      assert.deepEqual([answer.status, element(answer.text, 'Code')], [403, 'AccessDenied'], expires);
+      assert.match(element(answer.text, 'Message') ?? '', /expired|X-Amz-Expires/, expires);
+    }
+    const garbage = await fetchText(url.replace('X-Amz-Expires=60', 'X-Amz-Expires=soon'));
+    assert.equal(garbage.status, 400, 'a value that is no number is malformed');
   });
 });
