@@ -17,6 +17,12 @@ const UNSUPPORTED_SUBRESOURCES = [
   'lifecycle', 'cors', 'website', 'logging', 'notification', 'replication', 'accelerate', 'requestPayment', 'ownershipControls',
   'publicAccessBlock', 'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'torrent', 'restore', 'select', 'attributes', 'session',
 ] as const;
+/**
+ * Canned ACLs that grant no one but the owner. The app owns every bucket and object it stores,
+ * so these describe what it has anyway and are accepted; any other ACL is 501 (no ACLs here).
+ */
+const OWNER_ONLY_CANNED_ACLS: readonly string[] = ['private', 'bucket-owner-full-control', 'bucket-owner-read'];
+const GRANT_HEADERS = ['x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-full-control'] as const;
 const STANDARD_HEADERS: readonly [keyof StandardHeaders, string][] = [
   ['contentType', 'content-type'], ['cacheControl', 'cache-control'], ['contentDisposition', 'content-disposition'],
   ['contentEncoding', 'content-encoding'], ['contentLanguage', 'content-language'], ['expires', 'expires'],
@@ -172,6 +178,20 @@ function deleteCondition(ifMatch: string | undefined, size: string | undefined, 
     condition.lastModified = ms;
   }
   return condition;
+}
+
+/** x-amz-acl and x-amz-grant-*: accepted only where they grant the app what it has (see OWNER_ONLY_CANNED_ACLS), else 501. */
+function refuseAcls(req: IncomingMessage, appId: string): void {
+  const acl = header(req, 'x-amz-acl');
+  if (acl !== undefined && !OWNER_ONLY_CANNED_ACLS.includes(acl.trim())) {
+    throw new S3Error('NotImplemented', `x-amz-acl: ${acl.slice(0, 40)} is outside Plinth's S3 subset: objects are private to the app, and only ${OWNER_ONLY_CANNED_ACLS.join(', ')} are accepted`);
+  }
+  for (const name of GRANT_HEADERS) {
+    const grantees = header(req, name)?.split(',').map((g) => g.trim());
+    if (grantees && !grantees.every((g) => g === `id="${appId}"` || g === `id=${appId}`)) {
+      throw new S3Error('NotImplemented', `${name} grants access to others, which is outside Plinth's S3 subset: only the app itself (id="${appId}") may be named`);
+    }
+  }
 }
 
 /** `bytes=a-b`, `bytes=a-`, `bytes=-n`; undefined when absent or not a single byte range (S3 then sends it all). */
@@ -644,6 +664,7 @@ export function createS3Api(deps: S3ApiDeps) {
     }
     const unsupported = UNSUPPORTED_SUBRESOURCES.find(has);
     if (unsupported) throw new S3Error('NotImplemented', `?${unsupported} is outside Plinth's S3 subset (no ACLs, policies, versioning, object lock, tagging or bucket configuration)`);
+    refuseAcls(req, ctx.appId);
     const sse = header(req, 'x-amz-server-side-encryption');
     if ((sse && sse !== 'AES256') || header(req, 'x-amz-server-side-encryption-customer-algorithm') || header(req, 'x-amz-object-lock-mode') || header(req, 'x-amz-tagging') || header(req, 'x-amz-website-redirect-location')) {
       throw new S3Error('NotImplemented', 'SSE-KMS, SSE-C, object lock, tagging and website redirects are outside Plinth\'s S3 subset');
@@ -739,6 +760,11 @@ export function createS3Api(deps: S3ApiDeps) {
         return Promise.resolve();
       }
       return run(req, res, 'xml', async (rawPath, query) => {
+        // A browser form upload carries its authority in a signed policy inside the body, which Plinth does not take:
+        // it is outside the subset (501), so its missing signature is not the error to report.
+        if (req.method === 'POST' && /^multipart\/form-data\b/i.test(header(req, 'content-type') ?? '')) {
+          throw new S3Error('NotImplemented', 'POST Object (browser form uploads) is outside Plinth\'s S3 subset; use a presigned PUT URL');
+        }
         const auth = await authenticate(req, rawPath, query, deps.lookup, deps.now());
         if (auth.presigned) hoistSignedQueryHeaders(req, query);
         return { appId: auth.appId, payload: auth.payload, ...splitPath(rawPath, virtualBucket) };

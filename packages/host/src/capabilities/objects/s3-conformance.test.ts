@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import {
-  CompleteMultipartUploadCommand, type CompletedPart, CreateBucketCommand, ListBucketsCommand, ListObjectsCommand, ListObjectsV2Command, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand,
+  CompleteMultipartUploadCommand, type CompletedPart, CopyObjectCommand, CreateBucketCommand, HeadBucketCommand, ListBucketsCommand, ListObjectsCommand, ListObjectsV2Command, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand,
   HeadObjectCommand, ListPartsCommand, PutObjectCommand, S3Client, UploadPartCommand, UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -241,5 +241,42 @@ describe('objects: S3 behaviour that Ceph\'s s3-tests checks', () => {
     }
     const garbage = await fetchText(url.replace('X-Amz-Expires=60', 'X-Amz-Expires=soon'));
     assert.equal(garbage.status, 400, 'a value that is no number is malformed');
+  });
+
+  test('ACLs: x-amz-acl other than private (or the owner canned ACLs) and grants to anyone but the app are 501 NotImplemented on CreateBucket, PutObject, CopyObject and CreateMultipartUpload, and store nothing', async () => {
+    await put('acl/source', 'source');
+    const publicRead = [
+      () => s3.send(new CreateBucketCommand({ Bucket: 'acl-public', ACL: 'public-read' })),
+      () => s3.send(new PutObjectCommand({ Bucket: 'conformance', Key: 'acl/put', Body: 'x', ACL: 'public-read' })),
+      () => s3.send(new CopyObjectCommand({ Bucket: 'conformance', Key: 'acl/copy', CopySource: 'conformance/acl/source', ACL: 'public-read' })),
+      () => s3.send(new CreateMultipartUploadCommand({ Bucket: 'conformance', Key: 'acl/mp', ACL: 'authenticated-read' })),
+      () => s3.send(new PutObjectCommand({ Bucket: 'conformance', Key: 'acl/put', Body: 'x', GrantRead: 'uri="http://acs.amazonaws.com/groups/global/AllUsers"' })),
+      () => s3.send(new PutObjectCommand({ Bucket: 'conformance', Key: 'acl/put', Body: 'x', GrantFullControl: 'id="alpha", emailAddress="someone@example.com"' })),
+    ];
+    for (const [i, send] of publicRead.entries()) {
+      const failure = await s3Failure(send());
+      assert.deepEqual([failure.code, failure.status], ['NotImplemented', 501], `case ${i}`);
+    }
+    assert.equal((await s3Failure(s3.send(new HeadBucketCommand({ Bucket: 'acl-public' })))).status, 404);
+    assert.ok(await gone('acl/put') && await gone('acl/copy'));
+    // What the app has anyway (it owns every bucket and object) is accepted.
+    await s3.send(new CreateBucketCommand({ Bucket: 'acl-private', ACL: 'private' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'conformance', Key: 'acl/put', Body: 'private', ACL: 'private' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'conformance', Key: 'acl/owner', Body: 'owner', ACL: 'bucket-owner-full-control', GrantFullControl: 'id="alpha"' }));
+    await s3.send(new CopyObjectCommand({ Bucket: 'conformance', Key: 'acl/copy', CopySource: 'conformance/acl/source', ACL: 'private' }));
+    assert.deepEqual([await bytesOf('acl/put'), await bytesOf('acl/owner'), await bytesOf('acl/copy')], ['private', 'owner', 'source']);
+  });
+
+  test('POST Object (a browser form upload) is 501 NotImplemented, before any signature is asked for, and stores nothing', async () => {
+    const boundary = 'plinthboundary';
+    const form = [
+      `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\nform/foo.txt\r\n`,
+      `--${boundary}\r\nContent-Disposition: form-data; name="acl"\r\n\r\nprivate\r\n`,
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="foo.txt"\r\nContent-Type: text/plain\r\n\r\nbar\r\n--${boundary}--\r\n`,
+    ].join('');
+    const response = await request(`${f.endpoint}/conformance`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: form });
+    const text = await response.body.text();
+    assert.deepEqual([response.statusCode, element(text, 'Code')], [501, 'NotImplemented'], text);
+    assert.ok(await gone('form/foo.txt'));
   });
 });
