@@ -49,6 +49,8 @@ interface Context {
   readonly key: string;
   readonly query: Record<string, string | string[]>;
   readonly payload: PayloadMode;
+  /** Sends `100 Continue` if the client waits for one; called when the body is first read, so only an authenticated request gets it. */
+  readonly continueBody: () => void;
 }
 
 /** How a request body is received and checked. */
@@ -312,6 +314,7 @@ export function createS3Api(deps: S3ApiDeps) {
   async function receive(ctx: Context, sink: Writable, options: BodyOptions): Promise<Digests> {
     const { req, payload } = ctx;
     const { sizeMax, uploadAlgorithm, objectChecksumHeaders = false } = options;
+    ctx.continueBody();
     const bodyHeader = (name: string) => (objectChecksumHeaders ? undefined : header(req, name));
     const trailerName = header(req, 'x-amz-trailer')?.trim().toLowerCase();
     const named = CHECKSUM_ALGORITHMS.find((a) => bodyHeader(`x-amz-checksum-${a}`) !== undefined);
@@ -767,12 +770,19 @@ export function createS3Api(deps: S3ApiDeps) {
         }
         const auth = await authenticate(req, rawPath, query, deps.lookup, deps.now());
         if (auth.presigned) hoistSignedQueryHeaders(req, query);
-        return { appId: auth.appId, payload: auth.payload, ...splitPath(rawPath, virtualBucket) };
+        // The server hands over requests with Expect unanswered (FrontDoorDeps.s3): a client waiting for 100 sends no body before it.
+        let continuePending = /(?:^|\W)100-continue(?:$|\W)/i.test(header(req, 'expect') ?? '');
+        const continueBody = () => {
+          if (continuePending) res.writeContinue();
+          continuePending = false;
+        };
+        return { appId: auth.appId, payload: auth.payload, continueBody, ...splitPath(rawPath, virtualBucket) };
       });
     },
     /** The ABI (`<ABI_PREFIX><bucket>/<key>` on the platform socket): the socket decides the app. */
     handleAbi(appId: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-      return run(req, res, 'json', async (rawPath) => ({ appId, payload: { kind: 'unsigned' }, ...splitPath(rawPath.slice(ABI_PREFIX.length - 1), undefined) }));
+      // The platform socket's server answers Expect as Node does, so there is no 100 to send here.
+      return run(req, res, 'json', async (rawPath) => ({ appId, payload: { kind: 'unsigned' }, continueBody: () => undefined, ...splitPath(rawPath.slice(ABI_PREFIX.length - 1), undefined) }));
     },
   };
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { connect } from 'node:net';
 import { crc32 } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -7,8 +8,10 @@ import {
   HeadObjectCommand, ListPartsCommand, PutObjectCommand, S3Client, UploadPartCommand, UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { request } from 'undici';
 import { s3Failure, signedRequest, startObjectsDaemon, type ObjectsFixture } from '../../testing/objects-fixture.js';
+import { NodeSha256 } from './sigv4.js';
 
 const MiB = 1024 * 1024;
 const UNSIGNED = { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' };
@@ -20,6 +23,31 @@ const crc32Base64 = (data: Buffer) => {
   out.writeUInt32BE(crc32(data));
   return out.toString('base64');
 };
+
+/**
+ * One HTTP/1.1 exchange written by hand, for what clients never send (odd Expect values), read as
+ * it arrives: interim 100 responses included. With `afterContinue` the body waits for a 100.
+ */
+function rawExchange(port: number, head: string, body: Buffer, afterContinue = false): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    let sent = !afterContinue;
+    // Bounded: a server that neither answers nor closes fails the assertion rather than hanging the test.
+    const timer = setTimeout(() => socket.destroy(), 5000);
+    socket.on('data', (data: Buffer) => {
+      received += data.toString('latin1');
+      if (!sent && received.startsWith('HTTP/1.1 100 Continue\r\n\r\n')) {
+        sent = true;
+        socket.write(body);
+      }
+    });
+    socket.on('close', () => { clearTimeout(timer); resolve(received); });
+    socket.on('error', reject);
+    socket.write(head);
+    if (sent) socket.write(body);
+  });
+}
 
 // What Ceph's s3-tests found wrong in the subset Plinth claims (issue 20), each checked with the AWS SDK
 // or a raw signed request, against the state the store is left in.
@@ -278,5 +306,36 @@ describe('objects: S3 behaviour that Ceph\'s s3-tests checks', () => {
     const text = await response.body.text();
     assert.deepEqual([response.statusCode, element(text, 'Code')], [501, 'NotImplemented'], text);
     assert.ok(await gone('form/foo.txt'));
+  });
+
+  test('Expect: an empty value or 200 is no expectation (200, as S3), and 100 Continue is sent only once the request is authenticated, on both listeners', async () => {
+    const c = f.credentials('alpha');
+    const signer = new SignatureV4({ credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey }, region: c.region, service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
+    /** A signed request head; `expect` is added after signing, as SigV4 never signs it. */
+    const head = async (method: string, path: string, host: string, body: Buffer, expect: string | undefined) => {
+      const headers = { host, 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'), 'content-length': String(body.length) };
+      const signed = await signer.sign({ method, protocol: 'http:', hostname: host.split(':')[0]!, path, query: {}, headers });
+      const lines = Object.entries({ ...signed.headers, ...(expect !== undefined ? { expect } : {}), connection: 'close' }).map(([n, v]) => `${n}: ${v}\r\n`).join('');
+      return `${method} ${path} HTTP/1.1\r\n${lines}\r\n`;
+    };
+    const frontDoorHost = new URL(c.endpoint).host;
+    for (const [port, host] of [[f.s3Port, new URL(f.endpoint).host], [f.daemon.port, frontDoorHost]] as const) {
+      for (const expect of ['', '200']) {
+        const body = Buffer.from(`expect ${JSON.stringify(expect)} on ${port}`);
+        const answer = await rawExchange(port, await head('PUT', `/conformance/expect/${port}-${expect || 'empty'}`, host, body, expect), body);
+        assert.match(answer, /^HTTP\/1\.1 200 /, `PUT with Expect: ${JSON.stringify(expect)} on ${port}`);
+        assert.equal(await bytesOf(`expect/${port}-${expect || 'empty'}`), body.toString());
+        const bucket = await rawExchange(port, await head('PUT', `/expect-bucket-${port}`, host, Buffer.alloc(0), expect), Buffer.alloc(0));
+        assert.match(bucket, /^HTTP\/1\.1 200 /, `CreateBucket with Expect: ${JSON.stringify(expect)} on ${port}`);
+      }
+      const body = Buffer.from('waited for 100');
+      const continued = await rawExchange(port, await head('PUT', `/conformance/expect/${port}-continue`, host, body, '100-continue'), body, true);
+      assert.match(continued, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /, `a signed PUT gets 100, then 200, on ${port}`);
+      assert.equal(await bytesOf(`expect/${port}-continue`), 'waited for 100');
+      const anonymous = `PUT /conformance/expect/${port}-anonymous HTTP/1.1\r\nhost: ${host}\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n`;
+      const refused = await rawExchange(port, anonymous, Buffer.from('never'), true);
+      assert.match(refused, /^HTTP\/1\.1 403 /, `an anonymous PUT is refused without a 100 first, on ${port}`);
+      assert.ok(await gone(`expect/${port}-anonymous`));
+    }
   });
 });
