@@ -415,10 +415,11 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
         if (!index.upload(upload.uploadId)) throw noSuchUpload(upload.uploadId);
         bucketOrThrow(index, upload.bucket);
         checkCondition(index, upload.bucket, upload.key, condition);
+        // The list's order is checked before any part is looked up: a part named twice is out of order, whichever ETag it has.
+        if (requested.some((want, i) => i > 0 && want.partNumber <= requested[i - 1]!.partNumber)) throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
         const stored = new Map(index.allParts(upload.uploadId).map((p) => [p.partNumber, p]));
         const chosen: Part[] = [];
-        requested.forEach((want, i) => {
-          if (i > 0 && want.partNumber <= requested[i - 1]!.partNumber) throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
+        requested.forEach((want) => {
           const part = stored.get(want.partNumber);
           if (!part || unquote(want.etag) !== part.etag) throw new S3Error('InvalidPart', 'One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part\'s entity tag.', { PartNumber: String(want.partNumber), ETag: want.etag });
           if (want.checksum !== undefined && part.checksum !== undefined && want.checksum !== part.checksum) throw new S3Error('InvalidPart', `part ${want.partNumber}'s checksum does not match the one given`);
