@@ -3,12 +3,12 @@ import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { AwsChunkedDecoder } from './aws-chunked.js';
-import { CHECKSUM_ALGORITHMS, CHECKSUM_TYPES, checksumAlgorithm, Digester, FULL_OBJECT_ALGORITHMS, type ChecksumAlgorithm, type ChecksumType, type Digests } from './checksums.js';
+import { CHECKSUM_ALGORITHMS, checksumAlgorithm, Digester, type ChecksumAlgorithm, type Digests } from './checksums.js';
 import { newRequestId, S3_NAMESPACE, S3Error, sendS3Error, sendXml, type ErrorStyle } from './errors.js';
 import { LIST_BUCKETS_MAX, LIST_KEYS_MAX, METADATA_BYTES_MAX, OBJECT_PUT_BYTES_MAX, PART_BYTES_MAX, XML_BODY_BYTES_MAX, XML_DEPTH_MAX } from './limits.js';
-import { parseHttpDate } from '../../support/http-date.js';
-import { commonPrefixOf, type StandardHeaders, type StoredObject, type Upload } from './object-index.js';
-import { etagListMatches, type CompletedPart, type DeleteCondition, type ExpectedObject, type Fill, type ObjectsService } from './service.js';
+import { commonPrefixOf, type StandardHeaders, type StoredObject } from './object-index.js';
+import { etagListMatches, type Fill, type ObjectsService } from './service.js';
+import { completedParts, copySourceRange, decodeToken, deleteCondition, encodeToken, expectedObject, header, queryText, refuseAcls, uploadChecksumChoice, type Query } from './s3-request.js';
 import { authenticate, parseQuery, type AppCredential, type PayloadMode } from './sigv4.js';
 
 /** Subresources and headers of S3 features outside the portable subset: 501 NotImplemented. */
@@ -17,12 +17,6 @@ const UNSUPPORTED_SUBRESOURCES = [
   'lifecycle', 'cors', 'website', 'logging', 'notification', 'replication', 'accelerate', 'requestPayment', 'ownershipControls',
   'publicAccessBlock', 'analytics', 'inventory', 'metrics', 'intelligent-tiering', 'torrent', 'restore', 'select', 'attributes', 'session',
 ] as const;
-/**
- * Canned ACLs that grant no one but the owner. The app owns every bucket and object it stores,
- * so these describe what it has anyway and are accepted; any other ACL is 501 (no ACLs here).
- */
-const OWNER_ONLY_CANNED_ACLS: readonly string[] = ['private', 'bucket-owner-full-control', 'bucket-owner-read'];
-const GRANT_HEADERS = ['x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-full-control'] as const;
 const STANDARD_HEADERS: readonly [keyof StandardHeaders, string][] = [
   ['contentType', 'content-type'], ['cacheControl', 'cache-control'], ['contentDisposition', 'content-disposition'],
   ['contentEncoding', 'content-encoding'], ['contentLanguage', 'content-language'], ['expires', 'expires'],
@@ -47,7 +41,7 @@ interface Context {
   readonly appId: string;
   readonly bucket: string;
   readonly key: string;
-  readonly query: Record<string, string | string[]>;
+  readonly query: Query;
   readonly payload: PayloadMode;
   /** Sends `100 Continue` if the client waits for one; called when the body is first read, so only an authenticated request gets it. */
   readonly continueBody: () => void;
@@ -72,10 +66,6 @@ export interface S3ApiDeps {
   readonly onBug: (error: unknown) => void;
 }
 
-const header = (req: IncomingMessage, name: string): string | undefined => {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(',') : value;
-};
 const httpDate = (ms: number) => new Date(ms).toUTCString();
 const isoDate = (ms: number) => new Date(ms).toISOString();
 const quoted = (etag: string) => `"${etag}"`;
@@ -94,11 +84,6 @@ function splitPath(rawPath: string, virtualBucket: string | undefined): { bucket
   const rest = rawPath.slice(1);
   const slash = rest.indexOf('/');
   return slash < 0 ? { bucket: decode(rest), key: '' } : { bucket: decode(rest.slice(0, slash)), key: decode(rest.slice(slash + 1)) };
-}
-
-function queryText(query: Context['query'], name: string): string | undefined {
-  const value = query[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function intParam(query: Context['query'], name: string, fallback: number, max: number): number {
@@ -167,42 +152,6 @@ function evaluateConditions(req: IncomingMessage, object: StoredObject): 'ok' | 
   return 'ok';
 }
 
-const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
-
-/**
- * A conditional delete's size or time, as a header (HTTP-date, the SDKs' form) or a DeleteObjects
- * element (ISO 8601); anything else is InvalidArgument, never a condition silently dropped.
- */
-function deleteCondition(ifMatch: string | undefined, size: string | undefined, time: string | undefined, names: { size: string; time: string }): DeleteCondition {
-  const condition: { ifMatch?: string; size?: number; lastModified?: number } = {};
-  if (ifMatch !== undefined) condition.ifMatch = ifMatch;
-  if (size !== undefined) {
-    if (!/^\d{1,15}$/.test(size.trim())) throw new S3Error('InvalidArgument', `${names.size} must be a size in bytes (got ${JSON.stringify(size.slice(0, 40))})`);
-    condition.size = Number(size.trim());
-  }
-  if (time !== undefined) {
-    const text = time.trim();
-    const ms = ISO_TIMESTAMP.test(text) ? Date.parse(text) : parseHttpDate(text);
-    if (ms === null || Number.isNaN(ms)) throw new S3Error('InvalidArgument', `${names.time} must be an HTTP-date or an ISO 8601 time (got ${JSON.stringify(time.slice(0, 40))})`);
-    condition.lastModified = ms;
-  }
-  return condition;
-}
-
-/** x-amz-acl and x-amz-grant-*: accepted only where they grant the app what it has (see OWNER_ONLY_CANNED_ACLS), else 501. */
-function refuseAcls(req: IncomingMessage, appId: string): void {
-  const acl = header(req, 'x-amz-acl');
-  if (acl !== undefined && !OWNER_ONLY_CANNED_ACLS.includes(acl.trim())) {
-    throw new S3Error('NotImplemented', `x-amz-acl: ${acl.slice(0, 40)} is outside Plinth's S3 subset: objects are private to the app, and only ${OWNER_ONLY_CANNED_ACLS.join(', ')} are accepted`);
-  }
-  for (const name of GRANT_HEADERS) {
-    const grantees = header(req, name)?.split(',').map((g) => g.trim());
-    if (grantees && !grantees.every((g) => g === `id="${appId}"` || g === `id=${appId}`)) {
-      throw new S3Error('NotImplemented', `${name} grants access to others, which is outside Plinth's S3 subset: only the app itself (id="${appId}") may be named`);
-    }
-  }
-}
-
 /** `bytes=a-b`, `bytes=a-`, `bytes=-n`; undefined when absent or not a single byte range (S3 then sends it all). */
 function parseRange(value: string | undefined, size: number): { start: number; end: number } | undefined {
   const m = value ? /^bytes=(\d*)-(\d*)$/.exec(value.trim()) : null;
@@ -233,71 +182,6 @@ function hoistSignedQueryHeaders(req: IncomingMessage, query: Context['query']):
     const lower = name.toLowerCase();
     if (name === lower && lower.startsWith('x-amz-') && typeof value === 'string' && req.headers[lower] === undefined) req.headers[lower] = value;
   }
-}
-
-/** Continuation tokens: the key (or bucket name) a page ended at, base64url, so no client reads them as keys. */
-const encodeToken = (last: string) => Buffer.from(last).toString('base64url');
-function decodeToken(token: string): string {
-  const last = Buffer.from(token, 'base64url').toString('utf8');
-  if (encodeToken(last) !== token) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
-  return last;
-}
-
-/** CreateMultipartUpload's x-amz-checksum-algorithm and x-amz-checksum-type (COMPOSITE unless FULL_OBJECT is asked). */
-function uploadChecksumChoice(req: IncomingMessage): { algorithm: ChecksumAlgorithm; type: ChecksumType } | undefined {
-  const algorithm = checksumAlgorithm(header(req, 'x-amz-checksum-algorithm'));
-  const typeText = header(req, 'x-amz-checksum-type');
-  const type = typeText === undefined ? 'COMPOSITE' : CHECKSUM_TYPES.find((t) => t === typeText.trim().toUpperCase());
-  if (!type) throw new S3Error('InvalidRequest', `x-amz-checksum-type is ${CHECKSUM_TYPES.join(' or ')} (got ${JSON.stringify(typeText!.slice(0, 40))})`);
-  if (!algorithm) {
-    if (typeText !== undefined) throw new S3Error('InvalidRequest', 'x-amz-checksum-type needs an x-amz-checksum-algorithm');
-    return undefined;
-  }
-  if (type === 'FULL_OBJECT' && !FULL_OBJECT_ALGORITHMS.includes(algorithm)) {
-    throw new S3Error('InvalidRequest', `The FULL_OBJECT checksum type cannot be used with the ${algorithm.toUpperCase()} checksum algorithm; use ${FULL_OBJECT_ALGORITHMS.join(' or ').toUpperCase()}`);
-  }
-  return { algorithm, type };
-}
-
-/**
- * CompleteMultipartUpload's x-amz-checksum-* (the whole object's checksum, of the upload's algorithm),
- * x-amz-checksum-type (must be the upload's: else BadDigest, as AWS documents) and x-amz-mp-object-size.
- */
-function expectedObject(req: IncomingMessage, upload: Upload): ExpectedObject {
-  const named = CHECKSUM_ALGORITHMS.find((a) => header(req, `x-amz-checksum-${a}`) !== undefined);
-  if (named && named !== upload.checksumAlgorithm) throw new S3Error('InvalidRequest', `the upload was created with ${upload.checksumAlgorithm ? `the ${upload.checksumAlgorithm.toUpperCase()} checksum algorithm` : 'no checksum algorithm'}, not ${named.toUpperCase()}`);
-  const type = header(req, 'x-amz-checksum-type');
-  if (type !== undefined && type.trim().toUpperCase() !== upload.checksumType) throw new S3Error('BadDigest', `the upload's checksum type is ${upload.checksumType ?? 'none'}, not ${type.slice(0, 40)}`);
-  const size = header(req, 'x-amz-mp-object-size');
-  if (size !== undefined && !/^\d{1,15}$/.test(size)) throw new S3Error('InvalidArgument', `x-amz-mp-object-size must be a size in bytes (got ${JSON.stringify(size.slice(0, 40))})`);
-  return { ...(named ? { checksum: header(req, `x-amz-checksum-${named}`)!.trim() } : {}), ...(size !== undefined ? { size: Number(size) } : {}) };
-}
-
-/**
- * UploadPartCopy's x-amz-copy-source-range: exactly `bytes=first-last`. Anything else is
- * InvalidArgument (S3 does not fall back to the whole source, as a GET's Range does); a well-formed
- * range past the source's end is InvalidRange.
- */
-function copySourceRange(text: string | undefined, size: number): { start: number; end: number } {
-  if (text === undefined) return { start: 0, end: size - 1 };
-  const m = /^bytes=(\d{1,15})-(\d{1,15})$/.exec(text.trim());
-  if (!m || Number(m[1]) > Number(m[2])) {
-    throw new S3Error('InvalidArgument', 'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy', { ArgumentName: 'x-amz-copy-source-range', ArgumentValue: text.slice(0, 100) });
-  }
-  if (Number(m[2]) >= size) throw new S3Error('InvalidRange', 'The requested range is not satisfiable', { RangeRequested: text.slice(0, 100), ActualObjectSize: String(size) });
-  return { start: Number(m[1]), end: Number(m[2]) };
-}
-
-/** CompleteMultipartUpload's `<Part>` list, with each part's checksum of the upload's algorithm. */
-function completedParts(body: Record<string, unknown>, algorithm: ChecksumAlgorithm | undefined): CompletedPart[] {
-  const parts = (body.CompleteMultipartUpload as { Part?: Record<string, string>[] } | undefined)?.Part;
-  if (!parts?.length) throw new S3Error('MalformedXML', 'CompleteMultipartUpload lists at least one <Part> with <PartNumber> and <ETag>');
-  return parts.map((p) => {
-    const partNumber = Number(p.PartNumber);
-    if (!Number.isInteger(partNumber) || typeof p.ETag !== 'string') throw new S3Error('MalformedXML', 'every <Part> has a numeric <PartNumber> and an <ETag>');
-    const checksum = algorithm ? p[`Checksum${algorithm.toUpperCase()}`] : undefined;
-    return { partNumber, etag: p.ETag, ...(typeof checksum === 'string' ? { checksum: checksum.trim() } : {}) };
-  });
 }
 
 /** The sizes of an object's parts: one per blob of a multipart object; a single-part object is one part. */
@@ -562,8 +446,8 @@ export function createS3Api(deps: S3ApiDeps) {
     const body = await receiveXml(ctx);
     const request = body.Delete as { Quiet?: string; Object?: { Key?: unknown; ETag?: unknown; Size?: unknown; LastModifiedTime?: unknown }[] } | undefined;
     const objects = request?.Object ?? [];
-    const text = (value: unknown) => value === undefined || typeof value === 'string';
-    if (!request || objects.length === 0 || objects.length > LIST_KEYS_MAX || objects.some((o) => typeof o.Key !== 'string' || !text(o.ETag) || !text(o.Size) || !text(o.LastModifiedTime))) {
+    const optionalText = (value: unknown) => value === undefined || typeof value === 'string';
+    if (!request || objects.length === 0 || objects.length > LIST_KEYS_MAX || objects.some((o) => typeof o.Key !== 'string' || !optionalText(o.ETag) || !optionalText(o.Size) || !optionalText(o.LastModifiedTime))) {
       throw new S3Error('MalformedXML', `DeleteObjects takes 1 to ${LIST_KEYS_MAX} <Object> entries, each with a <Key> and optionally <ETag>, <Size> and <LastModifiedTime>`);
     }
     const deleted: { Key: string }[] = [];
