@@ -246,6 +246,8 @@ describe('objects: S3 behaviour that Ceph\'s s3-tests checks', () => {
     assert.deepEqual([prefixed.Buckets?.map((b) => b.Name), prefixed.Prefix], [['paged-1', 'paged-2'], 'paged-']);
     const rest = await s3.send(new ListBucketsCommand({ Prefix: 'paged-', ContinuationToken: prefixed.ContinuationToken }));
     assert.deepEqual([rest.Buckets?.map((b) => b.Name), rest.ContinuationToken], [['paged-3'], undefined]);
+    const atLimit = await signedRequest(f, 'alpha', 'GET', '/?max-buckets=10000', UNSIGNED);
+    assert.equal(atLimit.status, 200, 'max-buckets at LIST_BUCKETS_MAX');
     for (const bad of ['0', '10001', 'abc']) {
       const refused = await signedRequest(f, 'alpha', 'GET', `/?max-buckets=${bad}`, UNSIGNED);
       assert.deepEqual([refused.status, element(refused.text, 'Code')], [400, 'InvalidArgument'], bad);
