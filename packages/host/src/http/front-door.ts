@@ -18,7 +18,11 @@ export interface FrontDoorDeps {
   readonly app: (req: IncomingMessage, res: ServerResponse, appId: string) => Promise<void>;
   readonly appExists: (appId: string) => boolean;
   readonly appUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer, appId: string) => Promise<void>;
-  /** The S3 endpoint at `s3.<baseHost>`; `<bucket>.s3.<baseHost>` passes the bucket (virtual-hosted style). */
+  /**
+   * The S3 endpoint at `s3.<baseHost>`; `<bucket>.s3.<baseHost>` passes the bucket (virtual-hosted
+   * style). It gets requests with any `Expect` too: it sends `100 Continue` itself once the request is
+   * authenticated, and treats other expectations as none (S3 answers them, where Node would say 417).
+   */
   readonly s3: (req: IncomingMessage, res: ServerResponse, virtualBucket: string | undefined) => Promise<void>;
   readonly log: Logger;
 }
@@ -63,12 +67,15 @@ const SERVER_OPTIONS = { keepAliveTimeout: 5_000, requestTimeout: 0, ServerRespo
 
 /** `--s3-port`: the S3 API path-style for any Host, for tools that address the server by IP. */
 export function createS3Door(handle: FrontDoorDeps['s3'], log: Logger) {
-  const server = createServer(SERVER_OPTIONS, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res, undefined).catch((error: unknown) => {
       log.error({ err: error, url: req.url }, 's3 port: unhandled error');
       res.destroy();
     });
-  });
+  };
+  const server = createServer(SERVER_OPTIONS, onRequest);
+  // The S3 API answers Expect itself (see FrontDoorDeps.s3), instead of Node's 100 and 417.
+  server.on('checkContinue', onRequest).on('checkExpectation', onRequest);
   return { server, ...lifecycle(server) };
 }
 
@@ -122,14 +129,25 @@ export function createFrontDoor(deps: FrontDoorDeps) {
     return APP_ID_PATTERN.test(label) && deps.appExists(label) ? label : undefined;
   }
 
-  const server: Server = createServer(SERVER_OPTIONS, (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
     dispatch(req, res).catch((error: unknown) => {
       deps.log.error({ err: error, url: req.url, host: req.headers.host }, 'front door: unhandled error');
       sendError(res, { code: 'platform.internal', message: 'the platform failed to handle this request' });
     });
+  };
+  const server: Server = createServer(SERVER_OPTIONS, onRequest);
+  // The S3 endpoint answers Expect itself (see FrontDoorDeps.s3); everything else keeps Node's 417.
+  const isS3 = (req: IncomingMessage) => {
+    const host = (req.headers.host ?? '').toLowerCase();
+    return host === s3Host || host.endsWith(s3Suffix);
+  };
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (!isS3(req)) res.writeContinue();
+    onRequest(req, res);
   });
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => (isS3(req) ? onRequest(req, res) : void res.writeHead(417).end()));
 
   // WebSockets go to apps only; the console and unknown hosts refuse the upgrade.
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

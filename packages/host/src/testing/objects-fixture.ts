@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { request } from 'undici';
+import { NodeSha256 } from '../capabilities/objects/sigv4.js';
 import { TEST_APPS, freePort, installApp, startTestDaemon, type TestDaemon, type TestDaemonOptions } from './daemon-harness.js';
 
 export interface ObjectCredentials {
@@ -81,4 +84,16 @@ export async function s3Failure(promise: Promise<unknown>): Promise<{ code: stri
     return { code: error.name, status: error.$metadata.httpStatusCode, message: error.message };
   }
   assert.fail('the call succeeded but should have failed');
+}
+
+/** A request signed by hand (smithy's signer), for what the SDK never sends: bad hashes, chunked bodies, odd headers. */
+export async function signedRequest(f: ObjectsFixture, appId: string, method: string, path: string, headers: Record<string, string>, body?: Buffer | string, options: { secret?: string; unsigned?: Record<string, string> } = {}) {
+  const c = f.credentials(appId);
+  const signer = new SignatureV4({ credentials: { accessKeyId: c.accessKeyId, secretAccessKey: options.secret ?? c.secretAccessKey }, region: c.region, service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
+  const url = new URL(f.endpoint);
+  const [pathname = '', search = ''] = path.split('?');
+  const query = Object.fromEntries(new URLSearchParams(search));
+  const signed = await signer.sign({ method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: pathname, query, headers: { host: url.host, ...headers } });
+  const response = await request(`${f.endpoint}${path}`, { method: method as 'PUT', headers: { ...signed.headers, ...options.unsigned }, ...(body !== undefined ? { body } : {}) });
+  return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
 }

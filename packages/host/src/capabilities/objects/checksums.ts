@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { crc32 } from 'node:zlib';
@@ -13,6 +14,16 @@ export function checksumAlgorithm(name: string | undefined): ChecksumAlgorithm |
   if ((CHECKSUM_ALGORITHMS as readonly string[]).includes(lower)) return lower as ChecksumAlgorithm;
   throw new S3Error(lower === 'crc64nvme' ? 'NotImplemented' : 'InvalidRequest', `checksum algorithm ${JSON.stringify(name)} is not supported; use one of ${CHECKSUM_ALGORITHMS.join(', ')}`);
 }
+
+/** The checksum types of a multipart object (S3): a checksum of the parts' checksums, or of all the bytes. */
+export const CHECKSUM_TYPES = ['COMPOSITE', 'FULL_OBJECT'] as const;
+export type ChecksumType = (typeof CHECKSUM_TYPES)[number];
+
+/** Algorithms a FULL_OBJECT checksum may use: CRCs combine from the parts' values without rereading bytes (SHA digests do not). */
+export const FULL_OBJECT_ALGORITHMS: readonly ChecksumAlgorithm[] = ['crc32', 'crc32c'];
+
+/** The reflected polynomials of zlib's CRC-32 and of CRC-32C (Castagnoli). */
+const CRC_POLYNOMIAL = { crc32: 0xedb88320, crc32c: 0x82f63b78 } as const;
 
 const CRC32C_TABLE = (() => {
   const table = new Int32Array(256);
@@ -51,6 +62,43 @@ export function runningChecksum(algorithm: ChecksumAlgorithm): RunningChecksum {
       return out;
     },
   };
+}
+
+/** a·b modulo the CRC polynomial, in the reflected bit order CRCs use (zlib's multmodp). */
+function multiplyModP(a: number, b: number, polynomial: number): number {
+  let product = 0;
+  for (let bit = 0x80000000; bit !== 0; bit >>>= 1) {
+    if (a & bit) product ^= b;
+    b = b & 1 ? (b >>> 1) ^ polynomial : b >>> 1;
+  }
+  return product >>> 0;
+}
+
+/** x^(8·bytes) modulo the polynomial: the operator that shifts a CRC past `bytes` zero bytes (zlib's x2nmodp). */
+function shiftOperator(bytes: number, polynomial: number): number {
+  let power = 0x40000000; // x^1
+  let result = 0x80000000; // x^0
+  // bytes·8 bits, squared up bit by bit; bytes may exceed 2^32 (a 5 TiB object), so no 32-bit shifts.
+  for (let n = bytes * 8; n > 0; n = Math.floor(n / 2)) {
+    if (n % 2 === 1) result = multiplyModP(power, result, polynomial);
+    power = multiplyModP(power, power, polynomial);
+  }
+  return result;
+}
+
+/** The CRC of a followed by b, from CRC(a), CRC(b) and b's length (zlib's crc32_combine). */
+function combineCrc(first: number, second: number, secondBytes: number, polynomial: number): number {
+  return (multiplyModP(shiftOperator(secondBytes, polynomial), first, polynomial) ^ second) >>> 0;
+}
+
+/** A FULL_OBJECT checksum: the CRC of the parts' bytes end to end, combined from each part's CRC (base64) and size. */
+export function fullObjectCrc(algorithm: ChecksumAlgorithm, parts: readonly { readonly checksum: string; readonly size: number }[]): string {
+  assert.ok(algorithm === 'crc32' || algorithm === 'crc32c', `no FULL_OBJECT checksum with ${algorithm}`);
+  let crc = 0;
+  for (const part of parts) crc = combineCrc(crc, Buffer.from(part.checksum, 'base64').readUInt32BE(0), part.size, CRC_POLYNOMIAL[algorithm]);
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(crc);
+  return out.toString('base64');
 }
 
 export interface Digests {

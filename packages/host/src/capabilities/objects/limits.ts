@@ -18,6 +18,8 @@ export const METADATA_BYTES_MAX = 2048;
 /** One page of a listing, and one DeleteObjects call (S3: 1000). */
 export const LIST_KEYS_MAX = 1000;
 export const BUCKETS_PER_APP_MAX = 100;
+/** One page of ListBuckets: `max-buckets` is 1 to this, and this is the page when it is not given (S3: 10 000). */
+export const LIST_BUCKETS_MAX = 10_000;
 /** Request bodies parsed as XML (CompleteMultipartUpload, DeleteObjects). 10,000 parts fit. */
 export const XML_BODY_BYTES_MAX = 2 * 1024 ** 2;
 /** Element nesting an XML request body may have: S3's bodies need 4 (`Delete/Object/Key`); deeper only overflows the parser's stack. */

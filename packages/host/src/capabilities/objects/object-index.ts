@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import Database from 'better-sqlite3';
-import type { ChecksumAlgorithm } from './checksums.js';
+import type { ChecksumAlgorithm, ChecksumType } from './checksums.js';
 
 /** Content-Type and the other standard headers S3 stores with an object and returns on GET. */
 export interface StandardHeaders {
@@ -21,7 +21,7 @@ export interface StoredChecksum {
   readonly algorithm: ChecksumAlgorithm;
   /** base64; for a multipart object, the checksum of the parts' checksums with a `-N` suffix. */
   readonly value: string;
-  readonly type: 'FULL_OBJECT' | 'COMPOSITE';
+  readonly type: ChecksumType;
 }
 
 export interface StoredObject {
@@ -38,6 +38,8 @@ export interface StoredObject {
   readonly blobs: readonly BlobRef[];
   /** A small object's bytes, kept in the index row itself (one commit, no file). */
   readonly inline?: Buffer;
+  /** The multipart upload that made it, so a repeated Complete of that upload can be answered. */
+  readonly uploadId?: string;
 }
 
 export interface Upload {
@@ -48,6 +50,8 @@ export interface Upload {
   readonly headers: StandardHeaders;
   readonly metadata: Readonly<Record<string, string>>;
   readonly checksumAlgorithm?: ChecksumAlgorithm;
+  /** With an algorithm: how completing combines the parts' checksums (COMPOSITE unless asked). */
+  readonly checksumType?: ChecksumType;
 }
 
 export interface Part {
@@ -106,8 +110,17 @@ CREATE TRIGGER IF NOT EXISTS parts_resized AFTER UPDATE OF size ON parts BEGIN U
 CREATE TRIGGER IF NOT EXISTS parts_removed AFTER DELETE ON parts BEGIN UPDATE stored_bytes SET bytes = bytes - OLD.size; END;
 `;
 
-interface ObjectRow { bucket: string; key: string; size: number; etag: string; last_modified: number; headers: string; metadata: string; checksum: string | null; blobs: string; inline: Buffer | null }
-interface UploadRow { upload_id: string; bucket: string; key: string; initiated: number; headers: string; metadata: string; checksum_algorithm: string | null }
+/**
+ * Columns added after stores were first written: each is added in place when a store lacks it,
+ * so an index written by an older version opens unchanged (its rows read the column as NULL).
+ */
+const ADDED_COLUMNS: readonly { readonly table: string; readonly column: string; readonly type: string }[] = [
+  { table: 'uploads', column: 'checksum_type', type: 'TEXT' },
+  { table: 'objects', column: 'upload_id', type: 'TEXT' },
+];
+
+interface ObjectRow { bucket: string; key: string; size: number; etag: string; last_modified: number; headers: string; metadata: string; checksum: string | null; blobs: string; inline: Buffer | null; upload_id: string | null }
+interface UploadRow { upload_id: string; bucket: string; key: string; initiated: number; headers: string; metadata: string; checksum_algorithm: string | null; checksum_type: string | null }
 interface PartRow { part_number: number; size: number; etag: string; checksum: string | null; blob_id: string; last_modified: number }
 
 /** Past every key that starts with a prefix: U+10FFFF is the largest code point, so the largest UTF-8. */
@@ -125,12 +138,13 @@ const toObject = (row: ObjectRow): StoredObject => ({
   ...(row.checksum ? { checksum: JSON.parse(row.checksum) as StoredChecksum } : {}),
   blobs: JSON.parse(row.blobs) as BlobRef[],
   ...(row.inline ? { inline: row.inline } : {}),
+  ...(row.upload_id ? { uploadId: row.upload_id } : {}),
 });
 
 const toUpload = (row: UploadRow): Upload => ({
   uploadId: row.upload_id, bucket: row.bucket, key: row.key, initiated: row.initiated,
   headers: JSON.parse(row.headers) as StandardHeaders, metadata: JSON.parse(row.metadata) as Record<string, string>,
-  ...(row.checksum_algorithm ? { checksumAlgorithm: row.checksum_algorithm as ChecksumAlgorithm } : {}),
+  ...(row.checksum_algorithm ? { checksumAlgorithm: row.checksum_algorithm as ChecksumAlgorithm, checksumType: (row.checksum_type ?? 'COMPOSITE') as ChecksumType } : {}),
 });
 
 const toPart = (row: PartRow): Part => ({
@@ -152,6 +166,8 @@ export function openObjectIndex(file: string) {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.exec(SCHEMA);
+  const hasColumn = db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM pragma_table_info(?) WHERE name = ?');
+  for (const { table, column, type } of ADDED_COLUMNS) if (!hasColumn.get(table, column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
   // Opened after the schema write, so the WAL file exists; SQLite removes it only on close.
   const wal: Promise<FileHandle> = open(`${file}-wal`, 'r');
   wal.catch(() => undefined);
@@ -164,15 +180,16 @@ export function openObjectIndex(file: string) {
     deleteBucket: db.prepare('DELETE FROM buckets WHERE name = ?'),
     anyObject: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM objects WHERE bucket = ? LIMIT 1'),
     object: db.prepare<[string, string], ObjectRow>('SELECT * FROM objects WHERE bucket = ? AND key = ?'),
-    upsertObject: db.prepare(`INSERT INTO objects (bucket, key, size, etag, last_modified, headers, metadata, checksum, blobs, inline)
-      VALUES (@bucket, @key, @size, @etag, @lastModified, @headers, @metadata, @checksum, @blobs, @inline)
+    upsertObject: db.prepare(`INSERT INTO objects (bucket, key, size, etag, last_modified, headers, metadata, checksum, blobs, inline, upload_id)
+      VALUES (@bucket, @key, @size, @etag, @lastModified, @headers, @metadata, @checksum, @blobs, @inline, @uploadId)
       ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified,
-        headers = excluded.headers, metadata = excluded.metadata, checksum = excluded.checksum, blobs = excluded.blobs, inline = excluded.inline`),
+        headers = excluded.headers, metadata = excluded.metadata, checksum = excluded.checksum, blobs = excluded.blobs, inline = excluded.inline,
+        upload_id = excluded.upload_id`),
     deleteObject: db.prepare('DELETE FROM objects WHERE bucket = ? AND key = ?'),
     page: db.prepare<[string, string, string, number], Pick<ObjectRow, 'key' | 'size' | 'etag' | 'last_modified' | 'headers' | 'metadata'>>(
       'SELECT key, size, etag, last_modified, headers, metadata FROM objects WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key LIMIT ?'),
     upload: db.prepare<[string], UploadRow>('SELECT * FROM uploads WHERE upload_id = ?'),
-    insertUpload: db.prepare('INSERT INTO uploads (upload_id, bucket, key, initiated, headers, metadata, checksum_algorithm) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertUpload: db.prepare('INSERT INTO uploads (upload_id, bucket, key, initiated, headers, metadata, checksum_algorithm, checksum_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     deleteUpload: db.prepare('DELETE FROM uploads WHERE upload_id = ?'),
     bucketUploads: db.prepare<[string], { upload_id: string }>('SELECT upload_id FROM uploads WHERE bucket = ?'),
     uploadPage: db.prepare<[string, string, string, string, string, number], UploadRow>(
@@ -235,6 +252,7 @@ export function openObjectIndex(file: string) {
       s.upsertObject.run({
         ...object, headers: JSON.stringify(object.headers), metadata: JSON.stringify(object.metadata),
         checksum: object.checksum ? JSON.stringify(object.checksum) : null, blobs: JSON.stringify(object.blobs), inline: object.inline ?? null,
+        uploadId: object.uploadId ?? null,
       });
       return previous ? (JSON.parse(previous.blobs) as BlobRef[]) : [];
     },
@@ -285,7 +303,7 @@ export function openObjectIndex(file: string) {
       return row && toUpload(row);
     },
     createUpload(upload: Upload): void {
-      s.insertUpload.run(upload.uploadId, upload.bucket, upload.key, upload.initiated, JSON.stringify(upload.headers), JSON.stringify(upload.metadata), upload.checksumAlgorithm ?? null);
+      s.insertUpload.run(upload.uploadId, upload.bucket, upload.key, upload.initiated, JSON.stringify(upload.headers), JSON.stringify(upload.metadata), upload.checksumAlgorithm ?? null, upload.checksumType ?? null);
     },
     deleteUpload: dropUpload,
     /** Removes every upload begun before `at` (ms), with its parts; returns the parts' blobs. */

@@ -15,7 +15,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { request } from 'undici';
-import { s3Failure, startObjectsDaemon, type ObjectsFixture } from '../../testing/objects-fixture.js';
+import { s3Failure, signedRequest, startObjectsDaemon, type ObjectsFixture } from '../../testing/objects-fixture.js';
 import { NodeSha256 } from './sigv4.js';
 
 const md5 = (data: Uint8Array | string) => createHash('md5').update(data).digest('hex');
@@ -23,18 +23,6 @@ const hmac = (key: Buffer, data: string) => createHmac('sha256', key).update(dat
 const MiB = 1024 * 1024;
 const IDLE_TIMEOUT_MS = 2000;
 
-
-/** A request signed by hand (smithy's signer), for what the SDK never sends: bad hashes, chunked bodies. */
-async function signedRequest(f: ObjectsFixture, appId: string, method: string, path: string, headers: Record<string, string>, body?: Buffer | string, options: { secret?: string; unsigned?: Record<string, string> } = {}) {
-  const c = f.credentials(appId);
-  const signer = new SignatureV4({ credentials: { accessKeyId: c.accessKeyId, secretAccessKey: options.secret ?? c.secretAccessKey }, region: c.region, service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
-  const url = new URL(f.endpoint);
-  const [pathname = '', search = ''] = path.split('?');
-  const query = Object.fromEntries(new URLSearchParams(search));
-  const signed = await signer.sign({ method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: pathname, query, headers: { host: url.host, ...headers } });
-  const response = await request(`${f.endpoint}${path}`, { method: method as 'PUT', headers: { ...signed.headers, ...options.unsigned }, ...(body !== undefined ? { body } : {}) });
-  return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
-}
 
 describe('objects: the S3 API through @aws-sdk/client-s3 with its default settings', () => {
   let f: ObjectsFixture;

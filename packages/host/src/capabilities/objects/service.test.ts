@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { createLocalBlobStore } from './blob-store.js';
-import { Digester } from './checksums.js';
+import { Digester, type ChecksumAlgorithm } from './checksums.js';
 import { S3Error } from './errors.js';
 import { UPLOAD_LIFETIME_MS } from './limits.js';
 import { createObjectsService, type Fill } from './service.js';
@@ -15,8 +17,8 @@ const root = mkdtempSync(join(tmpdir(), 'plinth-objects-service-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const objectsDirOf = (appId: string) => join(root, appId, 'objects');
-const fill = (bytes: Buffer): Fill => async (sink) => {
-  const digester = new Digester({ sizeMax: bytes.length });
+const fill = (bytes: Buffer, algorithm?: ChecksumAlgorithm): Fill => async (sink) => {
+  const digester = new Digester({ sizeMax: bytes.length, ...(algorithm ? { algorithm } : {}) });
   await pipeline(Readable.from([bytes]), digester, sink);
   return digester.digests();
 };
@@ -85,4 +87,34 @@ test('the storage quota: a body of undeclared length past it is refused at the c
   assert.deepEqual(service.usage('quota'), { objects: 1, bytes: 500_000 });
   service.close();
   assert.deepEqual(errors, []);
+});
+
+test('an index written before checksum_type and upload_id existed opens in place: its objects and uploads read as before, and its uploads complete', async () => {
+  const dir = objectsDirOf('older');
+  mkdirSync(dir, { recursive: true });
+  // The two tables as the previous release created them.
+  const old = new Database(join(dir, 'objects.db'));
+  old.exec(`
+    CREATE TABLE objects (bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL, last_modified INTEGER NOT NULL,
+      headers TEXT NOT NULL, metadata TEXT NOT NULL, checksum TEXT, blobs TEXT NOT NULL, inline BLOB) STRICT;
+    CREATE TABLE uploads (upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key TEXT NOT NULL, initiated INTEGER NOT NULL,
+      headers TEXT NOT NULL, metadata TEXT NOT NULL, checksum_algorithm TEXT) STRICT;
+    CREATE TABLE buckets (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL) STRICT;
+    INSERT INTO buckets VALUES ('media', 1);
+    INSERT INTO objects VALUES ('media', 'kept', 4, '${createHash('md5').update('kept').digest('hex')}', 1, '{}', '{}', NULL, '[]', CAST('kept' AS BLOB));
+    INSERT INTO uploads VALUES ('u1', 'media', 'later', ${Date.now()}, '{}', '{}', 'crc32');
+  `);
+  old.close();
+  const service = createObjectsService({ objectsDirOf, blobs: createLocalBlobStore(objectsDirOf), now: Date.now, onError: () => undefined, storageBytesMax: 1024 ** 3, sqlBytes: () => 0 });
+  try {
+    const kept = service.head('older', 'media', 'kept');
+    assert.deepEqual([kept.size, kept.inline?.toString(), kept.uploadId], [4, 'kept', undefined]);
+    const upload = service.upload('older', 'media', 'later', 'u1');
+    assert.deepEqual([upload.checksumAlgorithm, upload.checksumType], ['crc32', 'COMPOSITE']);
+    const { part } = await service.putPart('older', upload, 1, fill(Buffer.from('part one'), 'crc32'));
+    const done = await service.completeUpload('older', upload, [{ partNumber: 1, etag: part.etag }]);
+    assert.deepEqual([done.checksum?.type, done.uploadId, service.head('older', 'media', 'later').uploadId], ['COMPOSITE', 'u1', 'u1']);
+  } finally {
+    service.close();
+  }
 });

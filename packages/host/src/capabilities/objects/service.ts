@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished, Readable, Writable } from 'node:stream';
 import type { BlobStore } from './blob-store.js';
-import { runningChecksum, type ChecksumAlgorithm, type Digests } from './checksums.js';
+import { fullObjectCrc, runningChecksum, type ChecksumAlgorithm, type ChecksumType, type Digests } from './checksums.js';
 import { S3Error } from './errors.js';
 import { BUCKETS_PER_APP_MAX, KEY_BYTES_MAX, PART_BYTES_MIN, PART_NUMBER_MAX, UPLOAD_EXPIRY_INTERVAL_MS, UPLOAD_LIFETIME_MS } from './limits.js';
 import { openObjectIndex, type BlobRef, type ListOptions, type ObjectIndex, type Part, type StandardHeaders, type StoredChecksum, type StoredObject, type Upload } from './object-index.js';
@@ -37,10 +37,27 @@ export interface WriteCondition {
   readonly ifNoneMatch?: string;
 }
 
+/**
+ * Conditional deletes (S3's If-Match, x-amz-if-match-size, x-amz-if-match-last-modified-time, or
+ * a DeleteObjects entry's ETag, Size and LastModifiedTime), checked in the transaction that deletes.
+ */
+export interface DeleteCondition {
+  readonly ifMatch?: string;
+  readonly size?: number;
+  /** Compared in whole seconds, the precision of the HTTP date the client read it from. */
+  readonly lastModified?: number;
+}
+
 export interface CompletedPart {
   readonly partNumber: number;
   readonly etag: string;
   readonly checksum?: string;
+}
+
+/** What a CompleteMultipartUpload says the object will be (x-amz-checksum-*, x-amz-mp-object-size), checked before it commits. */
+export interface ExpectedObject {
+  readonly checksum?: string;
+  readonly size?: number;
 }
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -181,6 +198,14 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
     });
   }
 
+  /** The open upload, or undefined; NoSuchBucket when the bucket is gone. */
+  function findUpload(appId: string, bucket: string, key: string, uploadId: string): Upload | undefined {
+    const index = indexOf(appId);
+    bucketOrThrow(index, bucket);
+    const upload = index.upload(uploadId);
+    return upload && upload.bucket === bucket && upload.key === key ? upload : undefined;
+  }
+
   function objectOrThrow(index: ObjectIndex, bucket: string, key: string): StoredObject {
     bucketOrThrow(index, bucket);
     const object = index.object(bucket, key);
@@ -307,10 +332,11 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       }, condition);
     },
 
-    delete(appId: string, bucket: string, key: string): void {
+    delete(appId: string, bucket: string, key: string, condition: DeleteCondition = {}): void {
       const index = indexOf(appId);
       const blobs = index.transaction(() => {
         bucketOrThrow(index, bucket);
+        checkDeleteCondition(index.object(bucket, key), key, condition);
         return index.deleteObject(bucket, key);
       });
       discard(appId, blobs.map((b) => b.id));
@@ -322,22 +348,30 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       return index.list(bucket, options);
     },
 
-    createUpload(appId: string, target: NewObject, checksumAlgorithm: ChecksumAlgorithm | undefined): Upload {
+    createUpload(appId: string, target: NewObject, checksum: { algorithm: ChecksumAlgorithm; type: ChecksumType } | undefined): Upload {
       checkKey(target.key);
       const index = indexOf(appId);
       bucketOrThrow(index, target.bucket);
-      const upload: Upload = { ...target, uploadId: randomBytes(24).toString('base64url'), initiated: deps.now(), ...(checksumAlgorithm ? { checksumAlgorithm } : {}) };
+      const upload: Upload = { ...target, uploadId: randomBytes(24).toString('base64url'), initiated: deps.now(), ...(checksum ? { checksumAlgorithm: checksum.algorithm, checksumType: checksum.type } : {}) };
       index.createUpload(upload);
       return upload;
     },
     upload(appId: string, bucket: string, key: string, uploadId: string): Upload {
+      const upload = findUpload(appId, bucket, key, uploadId);
+      if (!upload) throw noSuchUpload(uploadId);
+      return upload;
+    },
+    findUpload,
+    /**
+     * A repeated CompleteMultipartUpload (S3 answers a retry with the same result): the object the
+     * upload made, while it is still the key's object and `requested` names the parts it was made of.
+     */
+    completedUpload(appId: string, bucket: string, key: string, uploadId: string, requested: readonly CompletedPart[]): StoredObject {
       const index = indexOf(appId);
       bucketOrThrow(index, bucket);
-      const upload = index.upload(uploadId);
-      if (!upload || upload.bucket !== bucket || upload.key !== key) {
-        throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: uploadId });
-      }
-      return upload;
+      const object = index.object(bucket, key);
+      if (!object || object.uploadId !== uploadId || multipartEtag(requested.map((p) => unquote(p.etag))) !== object.etag) throw noSuchUpload(uploadId);
+      return object;
     },
     /** The stored part, and the checksum as received (its algorithm is the caller's choice, or the upload's). */
     async putPart(appId: string, upload: Upload, partNumber: number, fill: Fill, sizeHint?: number): Promise<{ part: Part; checksum?: Digests['checksum'] }> {
@@ -352,7 +386,7 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       let replaced: string | undefined;
       try {
         replaced = withinQuota(appId, index, () => {
-          if (!index.upload(upload.uploadId)) throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: upload.uploadId });
+          if (!index.upload(upload.uploadId)) throw noSuchUpload(upload.uploadId);
           return index.putPart(upload.uploadId, part);
         });
       } catch (error) {
@@ -375,16 +409,17 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
       discard(appId, index.transaction(() => index.deleteUpload(upload.uploadId)));
     },
     /** Joins the named parts into the object (no bytes are copied: the object lists the parts' blobs). */
-    async completeUpload(appId: string, upload: Upload, requested: readonly CompletedPart[], condition: WriteCondition = {}): Promise<StoredObject> {
+    async completeUpload(appId: string, upload: Upload, requested: readonly CompletedPart[], condition: WriteCondition = {}, expected: ExpectedObject = {}): Promise<StoredObject> {
       const index = indexOf(appId);
       const { object, leftovers } = withinQuota(appId, index, () => {
-        if (!index.upload(upload.uploadId)) throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: upload.uploadId });
+        if (!index.upload(upload.uploadId)) throw noSuchUpload(upload.uploadId);
         bucketOrThrow(index, upload.bucket);
         checkCondition(index, upload.bucket, upload.key, condition);
+        // The list's order is checked before any part is looked up: a part named twice is out of order, whichever ETag it has.
+        if (requested.some((want, i) => i > 0 && want.partNumber <= requested[i - 1]!.partNumber)) throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
         const stored = new Map(index.allParts(upload.uploadId).map((p) => [p.partNumber, p]));
         const chosen: Part[] = [];
-        requested.forEach((want, i) => {
-          if (i > 0 && want.partNumber <= requested[i - 1]!.partNumber) throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
+        requested.forEach((want) => {
           const part = stored.get(want.partNumber);
           if (!part || unquote(want.etag) !== part.etag) throw new S3Error('InvalidPart', 'One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part\'s entity tag.', { PartNumber: String(want.partNumber), ETag: want.etag });
           if (want.checksum !== undefined && part.checksum !== undefined && want.checksum !== part.checksum) throw new S3Error('InvalidPart', `part ${want.partNumber}'s checksum does not match the one given`);
@@ -393,14 +428,13 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
         chosen.forEach((part, i) => {
           if (i < chosen.length - 1 && part.size < PART_BYTES_MIN) throw new S3Error('EntityTooSmall', `Your proposed upload is smaller than the minimum allowed size: every part but the last is at least ${PART_BYTES_MIN} bytes`, { PartNumber: String(part.partNumber), ProposedSize: String(part.size), MinSizeAllowed: String(PART_BYTES_MIN) });
         });
-        const md5 = createHash('md5');
-        for (const part of chosen) md5.update(Buffer.from(part.etag, 'hex'));
         const completed: StoredObject = {
           bucket: upload.bucket, key: upload.key, headers: upload.headers, metadata: upload.metadata,
-          size: chosen.reduce((sum, p) => sum + p.size, 0), etag: `${md5.digest('hex')}-${chosen.length}`, lastModified: deps.now(),
-          blobs: chosen.map((p) => ({ id: p.blobId, size: p.size })),
-          ...compositeChecksum(upload.checksumAlgorithm, chosen),
+          size: chosen.reduce((sum, p) => sum + p.size, 0), etag: multipartEtag(chosen.map((p) => p.etag)), lastModified: deps.now(),
+          blobs: chosen.map((p) => ({ id: p.blobId, size: p.size })), uploadId: upload.uploadId,
+          ...uploadChecksum(upload, chosen),
         };
+        checkExpected(completed, expected);
         const used = new Set(chosen.map((p) => p.blobId));
         const unused = index.deleteUpload(upload.uploadId).filter((id) => !used.has(id));
         return { object: completed, leftovers: [...unused, ...index.putObject(completed).map((b) => b.id)] };
@@ -434,10 +468,53 @@ export function createObjectsService(deps: ObjectsServiceDeps) {
 }
 export type ObjectsService = ReturnType<typeof createObjectsService>;
 
-/** S3's checksum of a multipart object: the checksum of the parts' checksums, with `-N`. */
-function compositeChecksum(algorithm: ChecksumAlgorithm | undefined, parts: readonly Part[]): { checksum?: StoredChecksum } {
+const noSuchUpload = (uploadId: string) => new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: uploadId });
+
+/** A multipart object's ETag: the MD5 of its parts' MD5s (hex ETags), then `-<parts>`. */
+function multipartEtag(partEtags: readonly string[]): string {
+  const md5 = createHash('md5');
+  for (const etag of partEtags) md5.update(Buffer.from(etag, 'hex'));
+  return `${md5.digest('hex')}-${partEtags.length}`;
+}
+
+/**
+ * If-Match names an object that must exist (AWS: If-Match `*` checks "that the object exists before
+ * deleting it"), so a missing one is NoSuchKey; size and time hold for a missing object (204, as documented).
+ */
+function checkDeleteCondition(current: StoredObject | undefined, key: string, condition: DeleteCondition): void {
+  const failed = (name: string) => new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: name });
+  if (condition.ifMatch !== undefined) {
+    if (!current) throw new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: key });
+    if (!etagListMatches(condition.ifMatch, current.etag)) throw failed('If-Match');
+  }
+  if (!current) return;
+  if (condition.size !== undefined && condition.size !== current.size) throw failed('x-amz-if-match-size');
+  if (condition.lastModified !== undefined && Math.floor(condition.lastModified / 1000) !== Math.floor(current.lastModified / 1000)) throw failed('x-amz-if-match-last-modified-time');
+}
+
+/**
+ * S3's checksum of a multipart object: COMPOSITE is the checksum of the parts' checksums, with
+ * `-N`; FULL_OBJECT the CRC of all the bytes, combined from the parts' CRCs. None if a part has none.
+ */
+function uploadChecksum(upload: Upload, parts: readonly Part[]): { checksum?: StoredChecksum } {
+  const algorithm = upload.checksumAlgorithm;
   if (!algorithm || parts.some((p) => p.checksum === undefined)) return {};
+  if (upload.checksumType === 'FULL_OBJECT') {
+    return { checksum: { algorithm, value: fullObjectCrc(algorithm, parts.map((p) => ({ checksum: p.checksum!, size: p.size }))), type: 'FULL_OBJECT' } };
+  }
   const running = runningChecksum(algorithm);
   for (const part of parts) running.update(Buffer.from(part.checksum!, 'base64'));
   return { checksum: { algorithm, value: `${running.digest().toString('base64')}-${parts.length}`, type: 'COMPOSITE' } };
+}
+
+/** A composite checksum may be given with or without its `-N`, as clients print either. */
+function checkExpected(object: StoredObject, expected: ExpectedObject): void {
+  if (expected.checksum !== undefined) {
+    const value = object.checksum?.value;
+    const matches = value !== undefined && (expected.checksum === value || (object.checksum!.type === 'COMPOSITE' && expected.checksum === value.replace(/-\d+$/, '')));
+    if (!matches) throw new S3Error('BadDigest', `The ${object.checksum?.algorithm.toUpperCase() ?? 'checksum'} you specified did not match the calculated checksum.`);
+  }
+  if (expected.size !== undefined && expected.size !== object.size) {
+    throw new S3Error('InvalidRequest', `x-amz-mp-object-size is ${expected.size}, but the parts hold ${object.size} bytes`);
+  }
 }

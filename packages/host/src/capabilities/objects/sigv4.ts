@@ -166,8 +166,12 @@ export async function authenticate(
     if (text('X-Amz-Algorithm') !== ALGORITHM) throw new S3Error('AuthorizationHeaderMalformed', `X-Amz-Algorithm must be ${ALGORITHM}`);
     parsed = parseCredential(text('X-Amz-Credential'), text('X-Amz-SignedHeaders'), text('X-Amz-Signature'));
     signingDate = parseAmzDate(text('X-Amz-Date'));
-    expiresIn = /^\d{1,7}$/.test(text('X-Amz-Expires')) ? Number(text('X-Amz-Expires')) : Number.NaN;
-    if (!(expiresIn >= 1 && expiresIn <= PRESIGN_SECONDS_MAX)) throw new S3Error('AuthorizationHeaderMalformed', `X-Amz-Expires must be 1 to ${PRESIGN_SECONDS_MAX} seconds`);
+    const expiresText = text('X-Amz-Expires');
+    if (!/^-?\d{1,12}$/.test(expiresText)) throw new S3Error('AuthorizationHeaderMalformed', `X-Amz-Expires must be a number of seconds, 1 to ${PRESIGN_SECONDS_MAX}`);
+    expiresIn = Number(expiresText);
+    // A number out of range is a URL that is not (or no longer) valid: S3 answers 403, as for an expired one.
+    if (expiresIn < 1) throw new S3Error('AccessDenied', 'Request has expired: X-Amz-Expires is less than 1 second');
+    if (expiresIn > PRESIGN_SECONDS_MAX) throw new S3Error('AccessDenied', `X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be at most ${PRESIGN_SECONDS_MAX} seconds`);
     if (signingDate.getTime() - CLOCK_SKEW_MS > now) throw new S3Error('AccessDenied', 'Request is not valid yet');
     if (signingDate.getTime() + expiresIn * 1000 < now) throw new S3Error('AccessDenied', 'Request has expired', { Expires: new Date(signingDate.getTime() + expiresIn * 1000).toISOString(), ServerTime: new Date(now).toISOString() });
     // A presigned request may still pin its body with a signed x-amz-content-sha256 header.
