@@ -274,6 +274,46 @@ describe('sign-in attacks in a real browser', () => {
     }
   });
 
+  /**
+   * Mallory starts echo's sign-in as a browser would, signs in, and stops before the handoff: its
+   * URL is the link she sends the victim. `cookie` is what her own browser would have sent with it.
+   */
+  async function malloryHandoff(): Promise<{ link: string; cookie: string }> {
+    const start = await daemon!.fetch(appUrl('echo', '/private/who'), { headers: { accept: 'text/html' } });
+    assert.equal(start.status, 302);
+    const login = new URL(start.headers.get('location')!);
+    const posted = await postSignIn(daemon!, { ...MALLORY, ...Object.fromEntries(login.searchParams) }, base);
+    assert.equal(posted.status, 302, await posted.text());
+    const link = new URL(posted.headers.get('location')!);
+    assert.equal(`${link.origin}${link.pathname}`, appUrl('echo', '/.plinth/handoff'));
+    return { link: link.href, cookie: start.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ') };
+  }
+
+  for (const victim of ['signed out', 'signed in to echo'] as const) {
+    test(`a handoff link mallory started does not sign a victim (${victim}) in as mallory, and is burned`, { timeout: 30_000 }, async () => {
+      const mallory = await malloryHandoff();
+      const { context, page } = await freshContext();
+      try {
+        if (victim === 'signed in to echo') await victimSignsIn(page);
+        const response = await page.goto(mallory.link);
+        const status = response?.status();
+        const type = response?.headers()['content-type'] ?? '';
+        const alert = status === 400 ? await page.getByRole('alert').textContent() : null;
+        // Before the fix the victim landed on echo as mallory, and a signed-in victim's own session was replaced.
+        assert.equal(await whoIsOnEcho(page), victim === 'signed out' ? 'sign-in page' : VICTIM.email);
+        assert.equal(status, 400);
+        assert.match(type, /^text\/html/);
+        assert.match(alert ?? '', /another browser/);
+        // Burned: not even the browser that started it can use it now.
+        const late = await daemon!.fetch(mallory.link, { headers: { cookie: mallory.cookie, accept: 'application/json' } });
+        assert.equal(late.status, 401);
+        assert.equal(((await late.json()) as { error: { code: string } }).error.code, 'auth.invalid_token');
+      } finally {
+        await context.close();
+      }
+    });
+  }
+
   test('signing out of the console ends this browser\'s app sessions, and only this browser\'s', { timeout: 45_000 }, async () => {
     const here = await freshContext();
     const elsewhere = await freshContext();
