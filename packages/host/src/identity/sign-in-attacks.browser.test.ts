@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { launchChromium, settleWithin } from '../testing/browser.js';
-import { TEST_APPS, freePort, postSignIn, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
+import { TEST_APPS, freePort, signInThroughApp, signInUntilHandoff, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
 
 const WAIT_MS = 10_000;
 const VICTIM = { email: 'victim@example.com', password: 'victim password 1' };
@@ -86,13 +86,11 @@ describe('sign-in attacks in a real browser', () => {
 
   /** Mallory's own sessions, from a sign-in of her own: her console cookie and her app session for echo. */
   async function mallorySessions(): Promise<{ console: string; app: string }> {
-    const login = await postSignIn(daemon!, { ...MALLORY, app: 'echo', return: '/' }, base);
-    assert.equal(login.status, 302, await login.text());
-    const consoleCookie = login.headers.getSetCookie().find((c) => /^plinth_session=/.test(c));
-    const handoff = await daemon!.fetch(login.headers.get('location')!);
-    const appCookie = handoff.headers.getSetCookie().find((c) => /^plinth_app_session=/.test(c));
-    assert.ok(consoleCookie && appCookie, 'mallory is signed in');
-    return { console: consoleCookie.split(';')[0]!.split('=')[1]!, app: appCookie.split(';')[0]!.split('=')[1]! };
+    const signedIn = await signInThroughApp(daemon!, appUrl('echo', '/'), MALLORY, base);
+    const value = (cookie: string, name: string) => new RegExp(`(?:^|; )${name}=([^;]+)`).exec(cookie)?.[1];
+    const [consoleValue, appValue] = [value(signedIn.consoleCookie, 'plinth_session'), value(signedIn.appCookie, 'plinth_app_session')];
+    assert.ok(consoleValue && appValue, 'mallory is signed in');
+    return { console: consoleValue, app: appValue };
   }
 
   /** Whether a console or app session cookie value still signs anyone in. */
@@ -274,24 +272,12 @@ describe('sign-in attacks in a real browser', () => {
     }
   });
 
-  /**
-   * Mallory starts echo's sign-in as a browser would, signs in, and stops before the handoff: its
-   * URL is the link she sends the victim. `cookie` is what her own browser would have sent with it.
-   */
-  async function malloryHandoff(): Promise<{ link: string; cookie: string }> {
-    const start = await daemon!.fetch(appUrl('echo', '/private/who'), { headers: { accept: 'text/html' } });
-    assert.equal(start.status, 302);
-    const login = new URL(start.headers.get('location')!);
-    const posted = await postSignIn(daemon!, { ...MALLORY, ...Object.fromEntries(login.searchParams) }, base);
-    assert.equal(posted.status, 302, await posted.text());
-    const link = new URL(posted.headers.get('location')!);
-    assert.equal(`${link.origin}${link.pathname}`, appUrl('echo', '/.plinth/handoff'));
-    return { link: link.href, cookie: start.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ') };
-  }
-
   for (const victim of ['signed out', 'signed in to echo'] as const) {
     test(`a handoff link mallory started does not sign a victim (${victim}) in as mallory, and is burned`, { timeout: 30_000 }, async () => {
-      const mallory = await malloryHandoff();
+      // Mallory starts echo's sign-in as a browser would, signs in, and stops before the handoff: the link she sends.
+      const started = await signInUntilHandoff(daemon!, appUrl('echo', '/private/who'), MALLORY, base);
+      const mallory = { link: started.handoff, cookie: started.stateCookie };
+      assert.equal(new URL(mallory.link).pathname, '/.plinth/handoff');
       const { context, page } = await freshContext();
       try {
         if (victim === 'signed in to echo') await victimSignsIn(page);

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { type Browser, type BrowserContext, type Page, type Request, type Response } from 'playwright-core';
 import { launchChromium, settleWithin } from '../testing/browser.js';
 import { REPO_ROOT, TEST_APPS, addUser, installApp, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
+import { HANDOFF_STATE_MS } from './limits.js';
 
 const WAIT_MS = 10_000;
 const EMAIL = 'grace@example.com';
@@ -78,11 +79,12 @@ describe('sign-in in a real browser', () => {
       await alert.waitFor({ state: 'visible' });
       assert.equal((await alert.textContent())?.trim(), 'That email and password do not match.');
       assert.equal(new URL(page.url()).pathname, '/login');
-      // Only the form's CSRF cookie, on the console host.
-      assert.deepEqual((await context.cookies()).map((c) => `${c.name}@${c.domain}`), ['plinth_csrf@localhost']);
+      // Only the form's CSRF cookie on the console host, and the app host's sign-in state on its own.
+      assert.deepEqual((await context.cookies()).map((c) => `${c.name}@${c.domain}`).sort(), ['plinth_csrf@localhost', 'plinth_handoff_state@hello.localhost']);
       // The form still knows where to go, so a second try lands in the app.
       assert.equal(await page.locator('input[name=app]').inputValue(), 'hello');
       assert.equal(await page.locator('input[name=return]').inputValue(), '/me');
+      assert.match(await page.locator('input[name=state]').inputValue(), /^[\w-]{43}$/);
     } finally {
       await context.close();
     }
@@ -121,15 +123,20 @@ describe('sign-in in a real browser', () => {
       assert.equal(consoleCookie.sameSite, 'Lax');
       assert.ok(all.every((c) => !c.domain.startsWith('.')), `no domain cookies: ${JSON.stringify(all.map((c) => c.domain))}`);
 
-      // The app origin sees only its own cookie, and the console cookie never reaches it.
+      // The app origin holds only its own cookies (its session, and the sign-in state it set before
+      // sending the browser to sign in), and the console cookie never reaches it.
       const forApp = await context.cookies(d.appUrl('hello'));
-      assert.deepEqual(forApp.map((c) => c.name), ['plinth_app_session']);
-      const appCookie = forApp[0]!;
-      assert.equal(appCookie.domain, 'hello.localhost');
-      assert.equal(appCookie.httpOnly, true);
-      assert.equal(appCookie.sameSite, 'Lax');
-      assert.equal(appCookie.path, '/');
-      assert.match(appCookie.value, /^pla_/);
+      assert.deepEqual(forApp.map((c) => c.name).sort(), ['plinth_app_session', 'plinth_handoff_state']);
+      for (const cookie of forApp) {
+        assert.equal(cookie.domain, 'hello.localhost', cookie.name);
+        assert.equal(cookie.httpOnly, true, cookie.name);
+        assert.equal(cookie.sameSite, 'Lax', cookie.name);
+        assert.equal(cookie.path, '/', cookie.name);
+      }
+      assert.match(forApp.find((c) => c.name === 'plinth_app_session')!.value, /^pla_/);
+      // The state cookie is short-lived: it only has to outlast the sign-in form.
+      const state = forApp.find((c) => c.name === 'plinth_handoff_state')!;
+      assert.ok(state.expires * 1000 <= Date.now() + HANDOFF_STATE_MS, `expires ${new Date(state.expires * 1000).toISOString()}`);
       assert.deepEqual(await context.cookies(d.appUrl('other')), [], 'no cookie leaks to a sibling app host');
       assert.deepEqual((await context.cookies(d.baseUrl)).map((c) => c.name).sort(), ['plinth_csrf', 'plinth_session']);
 
