@@ -45,4 +45,3 @@ export function createHandoffState(opts: { readonly cookieName: string; readonly
     },
   };
 }
-export type HandoffState = ReturnType<typeof createHandoffState>;

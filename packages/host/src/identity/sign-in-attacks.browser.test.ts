@@ -275,13 +275,12 @@ describe('sign-in attacks in a real browser', () => {
   for (const victim of ['signed out', 'signed in to echo'] as const) {
     test(`a handoff link mallory started does not sign a victim (${victim}) in as mallory, and is burned`, { timeout: 30_000 }, async () => {
       // Mallory starts echo's sign-in as a browser would, signs in, and stops before the handoff: the link she sends.
-      const started = await signInUntilHandoff(daemon!, appUrl('echo', '/private/who'), MALLORY, base);
-      const mallory = { link: started.handoff, cookie: started.stateCookie };
-      assert.equal(new URL(mallory.link).pathname, '/.plinth/handoff');
+      const mallory = await signInUntilHandoff(daemon!, appUrl('echo', '/private/who'), MALLORY, base);
+      assert.equal(new URL(mallory.handoff).pathname, '/.plinth/handoff');
       const { context, page } = await freshContext();
       try {
         if (victim === 'signed in to echo') await victimSignsIn(page);
-        const response = await page.goto(mallory.link);
+        const response = await page.goto(mallory.handoff);
         const status = response?.status();
         const type = response?.headers()['content-type'] ?? '';
         const alert = status === 400 ? await page.getByRole('alert').textContent() : null;
@@ -291,7 +290,7 @@ describe('sign-in attacks in a real browser', () => {
         assert.match(type, /^text\/html/);
         assert.match(alert ?? '', /another browser/);
         // Burned: not even the browser that started it can use it now.
-        const late = await daemon!.fetch(mallory.link, { headers: { cookie: mallory.cookie, accept: 'application/json' } });
+        const late = await daemon!.fetch(mallory.handoff, { headers: { cookie: mallory.stateCookie, accept: 'application/json' } });
         assert.equal(late.status, 401);
         assert.equal(((await late.json()) as { error: { code: string } }).error.code, 'auth.invalid_token');
       } finally {

@@ -158,6 +158,7 @@ describe('sign-in in a real browser', () => {
       await context.close();
     }
   });
+
   /** Fills the console's sign-in form on `page` and submits it. */
   async function submitSignIn(page: Page): Promise<void> {
     await page.locator('input[name=email]').fill(EMAIL);
@@ -222,7 +223,7 @@ describe('sign-in in a real browser', () => {
     }
   });
 
-  test('two tabs that are sent to sign in at once both land in the app once the user signs in', { timeout: 30_000 }, async () => {
+  test('two tabs both sent to sign in before the user signs in each land in the app', { timeout: 30_000 }, async () => {
     const d = daemon!;
     const { context, page: first } = await freshPage();
     try {
