@@ -2,9 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import { REPO_ROOT, TEST_APPS, addUser, installApp, postSignIn, signInToApp, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
+import { REPO_ROOT, TEST_APPS, addUser, installApp, postSignIn, signInToApp, signInUntilHandoff, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
 
 interface Echo { method: string; url: string; headers: Record<string, string>; body: string | null }
+interface ErrorBody { error: { code: string; message: string } }
+
+const ADA = { email: 'ada@example.com', password: 'correct horse battery' };
+const HTML = { accept: 'text/html,application/xhtml+xml' };
 
 describe('front door: routing, identity and header hygiene', () => {
   let daemon: TestDaemon;
@@ -45,9 +49,64 @@ describe('front door: routing, identity and header hygiene', () => {
     assert.equal(location.pathname, '/login');
     assert.equal(location.searchParams.get('app'), 'echo');
     assert.equal(location.searchParams.get('return'), '/private/page?x=1');
+    // The sign-in state: a short-lived host-only cookie, and its hash in the URL.
+    const [state, ...more] = browser.headers.getSetCookie();
+    assert.deepEqual(more, []);
+    assert.match(state ?? '', /^plinth_handoff_state=[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=900$/);
+    assert.match(location.searchParams.get('state') ?? '', /^[\w-]{43}$/);
+    assert.notEqual(location.searchParams.get('state'), state!.split(';')[0]!.split('=')[1], 'the URL carries a hash, not the cookie');
+    // An API client (a script, a WebSocket) is refused and given no cookie: it never reaches the handoff.
     const api = await daemon.fetch(daemon.appUrl('echo', '/private/page'), { headers: { accept: 'application/json' } });
     assert.equal(api.status, 401);
+    assert.deepEqual(api.headers.getSetCookie(), []);
     assert.equal(((await api.json()) as { error: { code: string } }).error.code, 'auth.required');
+  });
+
+  test('a browser sent to sign in again keeps its state cookie, so tabs share it; a second one planted beside it is replaced', async () => {
+    const first = await daemon.fetch(daemon.appUrl('echo', '/private/a'), { headers: HTML });
+    const cookie = first.headers.getSetCookie()[0]!.split(';')[0]!;
+    const stateOf = (response: Awaited<ReturnType<TestDaemon['fetch']>>) => new URL(response.headers.get('location')!).searchParams.get('state');
+    const again = await daemon.fetch(daemon.appUrl('echo', '/private/b'), { headers: { ...HTML, cookie } });
+    assert.equal(again.headers.getSetCookie()[0]!.split(';')[0], cookie, 'the same value, its lifetime renewed');
+    assert.equal(stateOf(again), stateOf(first));
+    for (const held of [`${cookie}; ${cookie.replace(/=.*/, `=${'B'.repeat(43)}`)}`, 'plinth_handoff_state=short']) {
+      const fresh = await daemon.fetch(daemon.appUrl('echo', '/private/c'), { headers: { ...HTML, cookie: held } });
+      assert.notEqual(fresh.headers.getSetCookie()[0]!.split(';')[0], cookie, held);
+      assert.notEqual(stateOf(fresh), stateOf(first), held);
+    }
+  });
+
+  test('a link to sign in on the app\'s own host, /.plinth/login, starts the sign-in with a state', async () => {
+    const start = await daemon.fetch(daemon.appUrl('echo', `/.plinth/login?return=${encodeURIComponent('/private/x?y=1')}`), { headers: HTML });
+    assert.equal(start.status, 302);
+    const location = new URL(start.headers.get('location')!);
+    assert.equal(`${location.origin}${location.pathname}`, `${daemon.baseUrl}/login`);
+    assert.deepEqual([...location.searchParams.keys()], ['app', 'return', 'state']);
+    assert.equal(location.searchParams.get('return'), '/private/x?y=1');
+    assert.match(start.headers.get('set-cookie') ?? '', /^plinth_handoff_state=/);
+    // Without a return it goes to the app's root; a return with a control character is refused.
+    const bare = await daemon.fetch(daemon.appUrl('echo', '/.plinth/login'), { headers: HTML });
+    assert.equal(new URL(bare.headers.get('location')!).searchParams.get('return'), '/');
+    const bad = await daemon.fetch(daemon.appUrl('echo', '/.plinth/login?return=/x%0d%0ay'), { headers: HTML });
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /role="alert">return: must not contain control characters/);
+    assert.deepEqual(bad.headers.getSetCookie(), []);
+    // Any other method there, and HEAD, is the reserved path's 404.
+    for (const method of ['POST', 'HEAD']) assert.equal((await daemon.fetch(daemon.appUrl('echo', '/.plinth/login'), { method })).status, 404, method);
+  });
+
+  test('the console sends a sign-in that came without a state to the app host for one; a malformed state is a 400', async () => {
+    const login = await postSignIn(daemon, { ...ADA, app: 'echo', return: '/private/y' });
+    assert.equal(login.status, 302);
+    assert.equal(login.headers.get('location'), daemon.appUrl('echo', `/.plinth/login?return=${encodeURIComponent('/private/y')}`));
+    const session = login.headers.getSetCookie().find((c) => c.startsWith('plinth_session='))!.split(';')[0]!;
+    for (const path of ['/login?app=echo&return=/z', '/handoff?app=echo&return=/z']) {
+      const signedIn = await daemon.fetch(`${daemon.baseUrl}${path}`, { headers: { cookie: session } });
+      assert.equal(signedIn.headers.get('location'), daemon.appUrl('echo', '/.plinth/login?return=%2Fz'), path);
+    }
+    const malformed = await daemon.fetch(`${daemon.baseUrl}/login?app=echo&state=not-a-state`, { headers: { cookie: session } });
+    assert.equal(malformed.status, 400);
+    assert.match(((await malformed.json()) as ErrorBody).error.message, /^state: must be 43 base64url characters/);
   });
 
   test('sign-in hands the user to the app origin with identity headers and a verifiable JWS', async () => {
@@ -71,23 +130,56 @@ describe('front door: routing, identity and header hygiene', () => {
   });
 
   test('the handoff code works once and only for its app; a misdirected code is burned', async () => {
-    const handoffUrl = async () => {
-      const login = await postSignIn(daemon, { email: 'ada@example.com', password: 'correct horse battery', app: 'echo', return: '/' });
-      return new URL(login.headers.get('location')!);
-    };
-    const misdirected = await handoffUrl();
-    assert.equal(misdirected.host, `echo.localhost:${daemon.port}`);
-    const onOtherApp = new URL(misdirected);
+    const started = () => signInUntilHandoff(daemon, daemon.appUrl('echo', '/private/page'), ADA);
+    const misdirected = await started();
+    const onOtherApp = new URL(misdirected.handoff);
+    assert.equal(onOtherApp.host, `echo.localhost:${daemon.port}`);
     onOtherApp.host = `hello.localhost:${daemon.port}`;
-    assert.equal((await daemon.fetch(onOtherApp.href)).status, 401);
-    assert.equal((await daemon.fetch(misdirected.href)).status, 401);
+    const headers = { cookie: misdirected.stateCookie };
+    assert.equal((await daemon.fetch(onOtherApp.href, { headers })).status, 401);
+    assert.equal((await daemon.fetch(misdirected.handoff, { headers })).status, 401);
 
-    const handoff = await handoffUrl();
-    const first = await daemon.fetch(handoff.href);
+    const { handoff, stateCookie } = await started();
+    const first = await daemon.fetch(handoff, { headers: { cookie: stateCookie } });
     assert.equal(first.status, 302);
+    assert.equal(first.headers.get('location'), daemon.appUrl('echo', '/private/page'));
     assert.match(first.headers.get('set-cookie') ?? '', /^plinth_app_session=pla_[\w-]+; Path=\/; HttpOnly; SameSite=Lax/);
     assert.doesNotMatch(first.headers.get('set-cookie') ?? '', /Domain=/i);
-    assert.equal((await daemon.fetch(handoff.href)).status, 401);
+    const used = await daemon.fetch(handoff, { headers: { cookie: stateCookie } });
+    assert.equal(used.status, 401);
+    assert.equal(((await used.json()) as ErrorBody).error.code, 'auth.invalid_token');
+    // A browser is told on a page, with a way to sign in again.
+    const page = await daemon.fetch(handoff, { headers: { ...HTML, cookie: stateCookie } });
+    assert.equal(page.status, 401);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(await page.text(), /invalid, used or expired.*href="\/\.plinth\/login\?return=%2F"/s);
+  });
+
+  test('a handoff code is used only with the state cookie of the browser that asked for it; without it, it is refused and burned', async () => {
+    const other = `plinth_handoff_state=${'C'.repeat(43)}`;
+    for (const [name, cookie] of [
+      ['no cookie', undefined], ['another browser\'s cookie', other], ['the cookie sent twice', (s: string) => `${s}; ${other}`],
+      ['the cookie under the https name', (s: string) => `__Host-${s}`], ['the cookie and nothing in it', 'plinth_handoff_state='],
+    ] as const) {
+      const { handoff, stateCookie } = await signInUntilHandoff(daemon, daemon.appUrl('echo', '/private/q'), ADA);
+      const sent = typeof cookie === 'function' ? cookie(stateCookie) : cookie;
+      const refused = await daemon.fetch(handoff, { headers: sent === undefined ? {} : { cookie: sent } });
+      assert.equal(refused.status, 400, name);
+      assert.deepEqual(refused.headers.getSetCookie(), [], name);
+      const body = (await refused.json()) as ErrorBody;
+      assert.equal(body.error.code, 'auth.state_mismatch', name);
+      assert.match(body.error.message, /plinth_handoff_state cookie .* start again at http:\/\/echo\.localhost:\d+\/\.plinth\/login\?return=%2Fprivate%2Fq$/, name);
+      // Burned: the right browser cannot use it either.
+      assert.equal((await daemon.fetch(handoff, { headers: { cookie: stateCookie } })).status, 401, name);
+    }
+    // A browser gets a page that says so, and a link that starts its own sign-in for the same page.
+    const { handoff } = await signInUntilHandoff(daemon, daemon.appUrl('echo', '/private/q'), ADA);
+    const page = await daemon.fetch(handoff, { headers: HTML });
+    assert.equal(page.status, 400);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(await page.text(), /role="alert">This sign-in link was started in another browser.*href="\/\.plinth\/login\?return=%2Fprivate%2Fq"/s);
+    // The operator can tell from the app's log, say when a proxy in front drops cookies.
+    assert.match(daemon.cli(['logs', 'echo']).stdout, /front door refused a handoff code: the request lacked the plinth_handoff_state cookie/);
   });
 
   test('a wrong password is refused and sets no cookie', async () => {
@@ -104,7 +196,7 @@ describe('front door: routing, identity and header hygiene', () => {
 
   test('platform cookies never reach the app, while the app\'s own cookies do', async () => {
     const response = await daemon.fetch(daemon.appUrl('echo', '/private/page'), {
-      headers: { cookie: `theme=dark; ${cookie}; plinth_session=stolen` },
+      headers: { cookie: `theme=dark; ${cookie}; plinth_session=stolen; plinth_handoff_state=${'D'.repeat(43)}` },
     });
     const echo = (await response.json()) as Echo;
     assert.equal(echo.headers.cookie, 'theme=dark');
@@ -194,6 +286,7 @@ describe('front door: routing, identity and header hygiene', () => {
       'a=1; Domain=localhost', 'a=1; Domain=.localhost', 'a=1; domain = LOCALHOST ; Path=/', `a=1; Domain=${host}; Domain=localhost`, 'a=1; Domain=echo.localhost',
       `a=1; Domain=x.${host}`, 'a=1; Domain=', 'plinth_session=x', 'plinth_app_session=x; Path=/private', 'PLINTH_APP_SESSION=x', ' plinth_session =x',
       '__Host-plinth_session=x; Path=/; Secure', '__secure-plinth_app_session=x; Secure', '__Host-plinth_csrf=x; Path=/; Secure', 'plinth_csrf=x', '=plinth_session=x',
+      'plinth_handoff_state=x', '__Host-plinth_handoff_state=x; Path=/; Secure',
     ]) {
       assert.deepEqual(await set(cookie, 'kept=1'), ['kept=1'], cookie);
     }

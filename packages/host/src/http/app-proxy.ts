@@ -3,9 +3,10 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { isPublicPath } from '../apps/manifest.js';
 import { mergeSlashes, type AssetServer } from '../capabilities/assets/index.js';
 import { authenticateAppRequest, platformAuthorization } from '../identity/authenticate.js';
+import { createHandoffState, signInStartPath } from '../identity/handoff-state.js';
 import type { IdentitySigner } from '../identity/identity-signer.js';
-import { APP_SESSION_MS } from '../identity/limits.js';
-import { returnUrl } from '../identity/return-path.js';
+import { APP_SESSION_MS, HANDOFF_STATE_MS } from '../identity/limits.js';
+import { returnPathSchema, returnUrl } from '../identity/return-path.js';
 import type { SessionStore } from '../identity/sessions.js';
 import { holdsPlatformSecret } from '../identity/tokens.js';
 import type { User, UserStore } from '../identity/users.js';
@@ -16,7 +17,8 @@ import type { Duplex } from 'node:stream';
 import { RETRY_AFTER_SECONDS } from '../runtime/limits.js';
 import type { ClientAddress, ClientIpResolver } from './client-ip.js';
 import { platformCookieNames, refusedAppCookie, sessionCookie, withoutPlatformCookies } from './cookies.js';
-import { redirect, requestUrl, sendError, wantsHtml, writeRawError } from './respond.js';
+import { errorPage } from './pages.js';
+import { redirect, requestUrl, sendError, sendHtml, statusFor, wantsHtml, writeRawError } from './respond.js';
 
 export interface AppProxyDeps {
   readonly supervisor: Supervisor;
@@ -33,7 +35,7 @@ export interface AppProxyDeps {
 
 type Admission =
   | { readonly kind: 'refused'; readonly error: PlinthError }
-  | { readonly kind: 'sign_in'; readonly signInUrl: string; readonly error: PlinthError }
+  | { readonly kind: 'sign_in'; readonly returnPath: string; readonly error: PlinthError }
   /** The same path with its empty segments merged, which is public where the path as sent is not. */
   | { readonly kind: 'moved'; readonly location: string }
   | { readonly kind: 'admitted'; readonly deployment: Deployment; readonly url: URL; readonly target: string; readonly user: User | null; readonly isPublic: boolean };
@@ -65,7 +67,9 @@ export function isReservedPath(pathname: string): boolean {
 
 export function createAppProxy(deps: AppProxyDeps) {
   const secure = deps.baseUrl.protocol === 'https:';
-  const appCookie = platformCookieNames(secure).app;
+  const cookieNames = platformCookieNames(secure);
+  const appCookie = cookieNames.app;
+  const handoffState = createHandoffState({ cookieName: cookieNames.handoffState, secure });
   const appOrigin = (appId: string) => `${deps.baseUrl.protocol}//${appId}.${deps.baseUrl.host}`;
 
   async function forwardHeaders(req: IncomingMessage, appId: string, user: User | null, client: ClientAddress): Promise<IncomingHttpHeaders> {
@@ -95,11 +99,29 @@ export function createAppProxy(deps: AppProxyDeps) {
     return headers;
   }
 
+  /** A sign-in on the app host that was not used: JSON for API clients; for a browser, a page that says why and offers to start again. */
+  function refuseSignIn(req: IncomingMessage, res: ServerResponse, error: PlinthError, page: string, returnPath: string): void {
+    if (!wantsHtml(req)) return sendError(res, error);
+    sendHtml(res, statusFor(error.code), errorPage('That sign-in was not used', page, signInStartPath(returnPath)));
+  }
+
   function handoff(req: IncomingMessage, res: ServerResponse, appId: string, url: URL): void {
+    // Consumed before the other checks: a code refused for any reason is burned.
     const session = deps.sessions.consume('handoff', url.searchParams.get('code') ?? '');
     if (!session || session.appId !== appId) {
-      sendError(res, { code: 'auth.invalid_token', message: 'this sign-in link is invalid, used or expired; sign in again' });
-      return;
+      const error = { code: 'auth.invalid_token', message: 'this sign-in link is invalid, used or expired; sign in again' };
+      return refuseSignIn(req, res, error, 'That sign-in link is invalid, used or expired, so no one was signed in.', '/');
+    }
+    // Only the browser the app host sent to sign in holds the state cookie: a link to someone else's handoff fails here.
+    if (!handoffState.matches(req, session.stateHash)) {
+      const minutes = HANDOFF_STATE_MS / 60_000;
+      const error = {
+        code: 'auth.state_mismatch',
+        message: `this handoff code belongs to the browser that started the sign-in, and this request lacks that browser's ${cookieNames.handoffState} cookie (it lasts ${minutes} min); start again at ${appOrigin(appId)}${signInStartPath(session.returnTo ?? '/')}`,
+      };
+      const page = `This sign-in link was started in another browser, or more than ${minutes} minutes ago, so no one was signed in. If you were signing in, start again.`;
+      deps.event(appId, `front door refused a handoff code: the request lacked the ${cookieNames.handoffState} cookie of the browser that asked for it`);
+      return refuseSignIn(req, res, error, page, session.returnTo ?? '/');
     }
     // Tied to the console session the code came from, so signing out of the console ends it.
     const cookie = deps.sessions.issue('app', session.userId, APP_SESSION_MS, { appId, consoleSessionHash: session.consoleSessionHash });
@@ -108,11 +130,23 @@ export function createAppProxy(deps: AppProxyDeps) {
     });
   }
 
-  function signInUrl(appId: string, returnPath: string): string {
+  /** Sends a browser to the console to sign in and come back to `returnPath`, with the state cookie the handoff will ask for. */
+  function startSignIn(req: IncomingMessage, res: ServerResponse, appId: string, returnPath: string): void {
+    const { state, setCookie } = handoffState.start(req);
     const url = new URL('/login', deps.baseUrl);
     url.searchParams.set('app', appId);
     url.searchParams.set('return', returnPath);
-    return url.href;
+    url.searchParams.set('state', state);
+    redirect(res, url.href, { 'set-cookie': setCookie });
+  }
+
+  /** `GET /.plinth/login?return=`: a sign-in link on the app's own host, and where the console sends a browser that came without a state. */
+  function login(req: IncomingMessage, res: ServerResponse, appId: string, url: URL): void {
+    const returnPath = returnPathSchema.safeParse(url.searchParams.get('return') ?? '/');
+    if (returnPath.success) return startSignIn(req, res, appId, returnPath.data);
+    const message = `return: ${returnPath.error.issues.map((i) => i.message).join('; ')}`;
+    if (!wantsHtml(req)) return sendError(res, { code: 'http.bad_request', message });
+    sendHtml(res, 400, errorPage('That request was not used', message, signInStartPath('/')));
   }
 
   /**
@@ -135,7 +169,7 @@ export function createAppProxy(deps: AppProxyDeps) {
       return { kind: 'moved', location: `${merged}${url.search}` };
     }
     if (!user && !isPublic) {
-      return { kind: 'sign_in', signInUrl: signInUrl(appId, `${url.pathname}${url.search}`), error: { code: 'auth.required', message: `sign in to use ${url.pathname}; send a bearer token or sign in at ${deps.baseUrl.origin}/login` } };
+      return { kind: 'sign_in', returnPath: `${url.pathname}${url.search}`, error: { code: 'auth.required', message: `sign in to use ${url.pathname}; send a bearer token or sign in at ${deps.baseUrl.origin}/login` } };
     }
     // The app gets exactly the path that was checked here.
     return { kind: 'admitted', deployment, url, target: `${url.pathname}${url.search}`, user, isPublic };
@@ -143,10 +177,15 @@ export function createAppProxy(deps: AppProxyDeps) {
 
   async function handleApp(req: IncomingMessage, res: ServerResponse, appId: string): Promise<void> {
     const url = requestUrl(req);
-    if (url.pathname === '/.plinth/handoff' && req.method === 'GET' && deps.supervisor.deployment(appId)) return handoff(req, res, appId, url);
+    // The platform's two routes on an app host; every other /.plinth/ path is refused by admit.
+    if (req.method === 'GET' && deps.supervisor.deployment(appId)) {
+      if (url.pathname === '/.plinth/handoff') return handoff(req, res, appId, url);
+      if (url.pathname === '/.plinth/login') return login(req, res, appId, url);
+    }
     const admission = admit(req, appId);
     if (admission.kind === 'refused') return sendError(res, admission.error);
-    if (admission.kind === 'sign_in') return wantsHtml(req) ? redirect(res, admission.signInUrl) : sendError(res, admission.error);
+    // Only a browser gets the state cookie: an API client or a WebSocket never reaches the handoff.
+    if (admission.kind === 'sign_in') return wantsHtml(req) ? startSignIn(req, res, appId, admission.returnPath) : sendError(res, admission.error);
     if (admission.kind === 'moved') {
       res.writeHead(301, { location: admission.location, 'cache-control': 'no-cache', 'content-length': 0, 'x-content-type-options': 'nosniff' });
       return void res.end();

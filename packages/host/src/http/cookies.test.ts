@@ -6,9 +6,11 @@ const PLAIN = platformCookieNames(false);
 const SECRET = `plt_${'A'.repeat(43)}`;
 
 test('platform cookie names: bare on http, __Host- on https', () => {
-  assert.deepEqual(PLAIN, { console: 'plinth_session', app: 'plinth_app_session', csrf: 'plinth_csrf' });
-  assert.deepEqual(platformCookieNames(true), { console: '__Host-plinth_session', app: '__Host-plinth_app_session', csrf: '__Host-plinth_csrf' });
-  for (const name of ['plinth_session', ' PLINTH_APP_SESSION ', '__Host-plinth_csrf', '__SECURE-plinth_session', '__Secure-__Host-plinth_app_session']) {
+  assert.deepEqual(PLAIN, { console: 'plinth_session', app: 'plinth_app_session', csrf: 'plinth_csrf', handoffState: 'plinth_handoff_state' });
+  assert.deepEqual(platformCookieNames(true), {
+    console: '__Host-plinth_session', app: '__Host-plinth_app_session', csrf: '__Host-plinth_csrf', handoffState: '__Host-plinth_handoff_state',
+  });
+  for (const name of ['plinth_session', ' PLINTH_APP_SESSION ', '__Host-plinth_csrf', '__SECURE-plinth_session', '__Secure-__Host-plinth_app_session', 'Plinth_Handoff_State']) {
     assert.equal(isPlatformCookieName(name), true, name);
   }
   for (const name of ['plinth_app_session_theirs', 'my_plinth_session', 'plinth', '__Host-theme']) assert.equal(isPlatformCookieName(name), false, name);
@@ -19,6 +21,7 @@ test('platform cookies are removed and the app\'s own are kept in order', () => 
   assert.equal(withoutPlatformCookies(`${PLAIN.app}=y`), undefined);
   assert.equal(withoutPlatformCookies(undefined), undefined);
   assert.equal(withoutPlatformCookies('__Host-plinth_session=x; Plinth_CSRF=y; c=3; plinth_session'), 'c=3');
+  assert.equal(withoutPlatformCookies('__Host-plinth_handoff_state=x; c=3; plinth_handoff_state=y'), 'c=3');
   // A cookie whose name merely starts like ours is the app's; one holding a platform secret is not passed on.
   assert.equal(withoutPlatformCookies(`${PLAIN.app}_theirs=1; stash=${SECRET}`), `${PLAIN.app}_theirs=1`);
 });
@@ -48,6 +51,8 @@ test('an app may set cookies on its own host only, and none named like the platf
     ['Plinth_App_Session=x', /is the platform's/],
     ['__Host-plinth_app_session=x; Path=/; Secure', /is the platform's/],
     ['__secure-plinth_csrf=x; Secure', /is the platform's/],
+    ['plinth_handoff_state=x', /is the platform's/],
+    ['__Host-plinth_handoff_state=x; Path=/; Secure', /is the platform's/],
     ['=plinth_session=x', /is the platform's/],
   ];
   for (const [cookie, reason] of refusals) assert.match(refusedAppCookie(cookie, host) ?? '', reason, cookie);

@@ -8,9 +8,11 @@ export interface PlatformCookieNames {
   readonly app: string;
   /** The CSRF token of the console's forms, on the base host. */
   readonly csrf: string;
+  /** The state of a sign-in an app host started, on that app host: the handoff checks it. */
+  readonly handoffState: string;
 }
 
-const BASE_NAMES = { console: 'plinth_session', app: 'plinth_app_session', csrf: 'plinth_csrf' } as const;
+const BASE_NAMES = { console: 'plinth_session', app: 'plinth_app_session', csrf: 'plinth_csrf', handoffState: 'plinth_handoff_state' } as const;
 const BASE_NAME_SET = new Set<string>(Object.values(BASE_NAMES));
 // Browsers match cookie prefixes without regard to case (RFC 6265bis §4.1.3), so must we.
 const PREFIXES = /^(?:__host-|__secure-)+/;
@@ -23,7 +25,8 @@ const PREFIXES = /^(?:__host-|__secure-)+/;
  */
 export function platformCookieNames(secure: boolean): PlatformCookieNames {
   const prefix = secure ? '__Host-' : '';
-  return { console: `${prefix}${BASE_NAMES.console}`, app: `${prefix}${BASE_NAMES.app}`, csrf: `${prefix}${BASE_NAMES.csrf}` };
+  const name = (role: keyof typeof BASE_NAMES) => `${prefix}${BASE_NAMES[role]}`;
+  return { console: name('console'), app: name('app'), csrf: name('csrf'), handoffState: name('handoffState') };
 }
 
 /** A name the platform uses or could be mistaken for: any case, with or without `__Host-`/`__Secure-`. */

@@ -13,7 +13,7 @@ export function notFoundPage(host: string): string {
   return page('Not found', `<h1>Nothing here</h1><p>No app answers at <code>${escapeHtml(host)}</code>.</p>`);
 }
 
-/** A request the console could not use, for a browser: what was wrong, and a way back. */
-export function errorPage(title: string, message: string): string {
-  return page(title, `<h1>${escapeHtml(title)}</h1><p class="error" role="alert">${escapeHtml(message)}</p><p><a href="/login">Sign in</a></p>`);
+/** A request the platform could not use, for a browser: what was wrong, and a way back (`signIn`, on an app host its own start). */
+export function errorPage(title: string, message: string, signIn = '/login'): string {
+  return page(title, `<h1>${escapeHtml(title)}</h1><p class="error" role="alert">${escapeHtml(message)}</p><p><a href="${escapeHtml(signIn)}">Sign in</a></p>`);
 }

@@ -14,6 +14,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   'auth.bad_credentials': 401,
   'auth.csrf_rejected': 403,
   'auth.too_many_attempts': 429,
+  'auth.state_mismatch': 400,
   'admin.unauthorized': 401,
   'app.not_found': 404,
   'app.exists': 409,

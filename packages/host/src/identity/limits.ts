@@ -4,6 +4,11 @@ export const CONSOLE_SESSION_MS = 30 * 24 * 3600_000;
 export const APP_SESSION_MS = CONSOLE_SESSION_MS;
 /** A handoff code only has to survive one redirect; short so a leaked URL is useless. */
 export const HANDOFF_CODE_MS = 60_000;
+/**
+ * The state cookie an app host sets before sending a browser to sign in: long enough to find a
+ * password, short so that the hash of one seen in a `/login` URL is soon worth nothing.
+ */
+export const HANDOFF_STATE_MS = 15 * 60_000;
 /** The printed admin sign-in link: long enough for an operator to read the log the next morning. */
 export const LOGIN_LINK_MS = 24 * 3600_000;
 /** Bearer tokens for scripts and mobile apps; revocable, so long-lived. */

@@ -6,13 +6,10 @@ export function csrfField(token: string): string {
   return `<input type="hidden" name="csrf" value="${escapeHtml(token)}">`;
 }
 
-/** `appId` travels in the form; `app` is the name shown to the user. */
-export function signInPage(opts: { app: string | null; appId: string | null; returnTo: string | null; error: string | null; csrfField: string }): string {
-  const hidden = [
-    opts.csrfField,
-    opts.appId ? `<input type="hidden" name="app" value="${escapeHtml(opts.appId)}">` : '',
-    opts.returnTo ? `<input type="hidden" name="return" value="${escapeHtml(opts.returnTo)}">` : '',
-  ].join('');
+/** `appId`, `returnTo` and the app host's `state` travel in the form; `app` is the name shown to the user. */
+export function signInPage(opts: { app: string | null; appId: string | null; returnTo: string | null; state: string | null; error: string | null; csrfField: string }): string {
+  const field = (name: string, value: string | null) => (value ? `<input type="hidden" name="${name}" value="${escapeHtml(value)}">` : '');
+  const hidden = [opts.csrfField, field('app', opts.appId), field('return', opts.returnTo), field('state', opts.state)].join('');
   const error = opts.error ? `<p class="error" role="alert">${escapeHtml(opts.error)}</p>` : '';
   const target = opts.app ? `<p>to continue to <strong>${escapeHtml(opts.app)}</strong></p>` : '';
   return page('Sign in', `<h1>Sign in</h1>${target}${error}<form method="post" action="/login">${hidden}

@@ -6,6 +6,7 @@ import { errorPage } from '../http/pages.js';
 import { readBody, redirect, sendError, sendHtml, sendJson, statusFor } from '../http/respond.js';
 import type { PlinthError } from '../support/result.js';
 import { createCsrf } from './csrf.js';
+import { signInStartPath, stateSchema } from './handoff-state.js';
 import type { IdentitySigner } from './identity-signer.js';
 import { CONSOLE_SESSION_MS, HANDOFF_CODE_MS, LOGIN_BODY_BYTES_MAX, PASSWORD_CHARS_MAX } from './limits.js';
 import { csrfField, signInPage } from './pages.js';
@@ -28,16 +29,18 @@ export interface IdentityRouteDeps {
 
 // An unknown app id is ignored, as before; the bound only keeps junk out of the page.
 const appIdSchema = z.string().max(64);
-const signInQuerySchema = z.object({ app: appIdSchema.optional(), return: returnPathSchema.optional() });
+const signInQuerySchema = z.object({ app: appIdSchema.optional(), return: returnPathSchema.optional(), state: stateSchema.optional() });
 const signInFormSchema = z.object({
   email: z.string().max(254).default(''),
   password: z.string().max(PASSWORD_CHARS_MAX).default(''),
   app: appIdSchema.optional(),
   return: returnPathSchema.optional(),
+  state: stateSchema.optional(),
   csrf: z.string().max(64).optional(),
 });
 const signOutFormSchema = z.object({ csrf: z.string().max(64).optional() });
-type SignInTarget = { readonly app?: string | undefined; readonly return?: string | undefined };
+/** Where a sign-in goes on to; `state` is the app host's sign-in state (`handoff-state.ts`). */
+type SignInTarget = { readonly app?: string | undefined; readonly return?: string | undefined; readonly state?: string | undefined };
 interface RefuseOptions {
   /** Show the sign-in form again, for this target, instead of an error page. */
   readonly signIn?: SignInTarget;
@@ -81,7 +84,7 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
 
   function showSignIn(req: IncomingMessage, res: ServerResponse, status: number, target: SignInTarget, error: string | null): void {
     const app = target.app ?? null;
-    const html = signInPage({ app: app && (deps.appName(app) ?? null), appId: app, returnTo: target.return ?? null, error, csrfField: formCsrfField(req, res) });
+    const html = signInPage({ app: app && (deps.appName(app) ?? null), appId: app, returnTo: target.return ?? null, state: target.state ?? null, error, csrfField: formCsrfField(req, res) });
     sendHtml(res, status, html, signInFormAction);
   }
 
@@ -108,12 +111,19 @@ export function createIdentityRoutes(deps: IdentityRouteDeps) {
   /**
    * Where to go once signed in: through the handoff when an app asked, else `return` on the
    * console. The handoff code remembers the console session, and so does the app session it
-   * becomes, so that signing out ends both.
+   * becomes, so that signing out ends both. It also remembers the app host's sign-in state, so
+   * that only the browser the app host sent here can use it; without a state (a link to
+   * `/login?app=` that did not come from the app host) the browser first goes to the app host
+   * for one, and comes back.
    */
   function next(user: User, consoleSecret: string, target: SignInTarget): string {
     if (!target.app || deps.appName(target.app) === undefined) return returnUrl(target.return, origin);
-    const code = deps.sessions.issue('handoff', user.id, HANDOFF_CODE_MS, { appId: target.app, returnTo: target.return ?? '/', consoleSessionHash: hashSecret(consoleSecret) });
-    return `${deps.baseUrl.protocol}//${target.app}.${deps.baseUrl.host}/.plinth/handoff?code=${encodeURIComponent(code)}`;
+    const appOrigin = `${deps.baseUrl.protocol}//${target.app}.${deps.baseUrl.host}`;
+    if (!target.state) return `${appOrigin}${signInStartPath(target.return ?? '/')}`;
+    const code = deps.sessions.issue('handoff', user.id, HANDOFF_CODE_MS, {
+      appId: target.app, returnTo: target.return ?? '/', consoleSessionHash: hashSecret(consoleSecret), stateHash: target.state,
+    });
+    return `${appOrigin}/.plinth/handoff?code=${encodeURIComponent(code)}`;
   }
 
   function signIn(res: ServerResponse, user: User, target: SignInTarget): void {

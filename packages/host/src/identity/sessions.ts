@@ -12,11 +12,13 @@ export interface Session {
   readonly returnTo: string | null;
   /** For a handoff code or an app session: the hash of the console session it came from. */
   readonly consoleSessionHash: string | null;
+  /** For a handoff code: the hash of the state cookie of the browser it was issued to (`handoff-state.ts`). */
+  readonly stateHash: string | null;
   readonly expiresAt: number;
 }
 
 interface SessionRow {
-  user_id: string; app_id: string | null; kind: SessionKind; return_to: string | null; console_session_hash: string | null; expires_at: number;
+  user_id: string; app_id: string | null; kind: SessionKind; return_to: string | null; console_session_hash: string | null; state_hash: string | null; expires_at: number;
 }
 
 /** The prefix says what a secret is, so the front door can tell a platform bearer token from an app's own. */
@@ -31,13 +33,16 @@ for (const prefix of Object.values(SESSION_PREFIX)) assert.ok(mentionsPlatformSe
  * row here keyed by the hash of the secret. `consume` makes codes single-use.
  */
 export function createSessionStore(db: ControlPlane, now: () => number) {
-  const insert = db.prepare('INSERT INTO sessions (token_hash, user_id, app_id, kind, return_to, console_session_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-  const select = db.prepare<[string, SessionKind, number], SessionRow>('SELECT user_id, app_id, kind, return_to, console_session_hash, expires_at FROM sessions WHERE token_hash = ? AND kind = ? AND expires_at > ?');
+  const insert = db.prepare('INSERT INTO sessions (token_hash, user_id, app_id, kind, return_to, console_session_hash, state_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const select = db.prepare<[string, SessionKind, number], SessionRow>('SELECT user_id, app_id, kind, return_to, console_session_hash, state_hash, expires_at FROM sessions WHERE token_hash = ? AND kind = ? AND expires_at > ?');
   const remove = db.prepare<[string]>('DELETE FROM sessions WHERE token_hash = ?');
   const removeConsole = db.prepare<[string, string]>('DELETE FROM sessions WHERE token_hash = ? OR console_session_hash = ?');
 
   function toSession(row: SessionRow): Session {
-    return { userId: row.user_id, appId: row.app_id, kind: row.kind, returnTo: row.return_to, consoleSessionHash: row.console_session_hash, expiresAt: row.expires_at };
+    return {
+      userId: row.user_id, appId: row.app_id, kind: row.kind, returnTo: row.return_to,
+      consoleSessionHash: row.console_session_hash, stateHash: row.state_hash, expiresAt: row.expires_at,
+    };
   }
 
   function find(kind: SessionKind, secret: string): Session | undefined {
@@ -52,10 +57,10 @@ export function createSessionStore(db: ControlPlane, now: () => number) {
   }
 
   return {
-    issue(kind: SessionKind, userId: string, lifetimeMs: number, opts: { appId?: string; returnTo?: string; consoleSessionHash?: string | null } = {}): string {
+    issue(kind: SessionKind, userId: string, lifetimeMs: number, opts: { appId?: string; returnTo?: string; consoleSessionHash?: string | null; stateHash?: string } = {}): string {
       const secret = newSecret(SESSION_PREFIX[kind]);
       const at = now();
-      insert.run(hashSecret(secret), userId, opts.appId ?? null, kind, opts.returnTo ?? null, opts.consoleSessionHash ?? null, at, at + lifetimeMs);
+      insert.run(hashSecret(secret), userId, opts.appId ?? null, kind, opts.returnTo ?? null, opts.consoleSessionHash ?? null, opts.stateHash ?? null, at, at + lifetimeMs);
       return secret;
     },
     find,

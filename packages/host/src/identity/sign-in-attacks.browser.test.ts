@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { launchChromium, settleWithin } from '../testing/browser.js';
-import { TEST_APPS, freePort, postSignIn, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
+import { TEST_APPS, freePort, signInThroughApp, signInUntilHandoff, startTestDaemon, type TestDaemon } from '../testing/daemon-harness.js';
 
 const WAIT_MS = 10_000;
 const VICTIM = { email: 'victim@example.com', password: 'victim password 1' };
@@ -86,13 +86,11 @@ describe('sign-in attacks in a real browser', () => {
 
   /** Mallory's own sessions, from a sign-in of her own: her console cookie and her app session for echo. */
   async function mallorySessions(): Promise<{ console: string; app: string }> {
-    const login = await postSignIn(daemon!, { ...MALLORY, app: 'echo', return: '/' }, base);
-    assert.equal(login.status, 302, await login.text());
-    const consoleCookie = login.headers.getSetCookie().find((c) => /^plinth_session=/.test(c));
-    const handoff = await daemon!.fetch(login.headers.get('location')!);
-    const appCookie = handoff.headers.getSetCookie().find((c) => /^plinth_app_session=/.test(c));
-    assert.ok(consoleCookie && appCookie, 'mallory is signed in');
-    return { console: consoleCookie.split(';')[0]!.split('=')[1]!, app: appCookie.split(';')[0]!.split('=')[1]! };
+    const signedIn = await signInThroughApp(daemon!, appUrl('echo', '/'), MALLORY, base);
+    const value = (cookie: string, name: string) => new RegExp(`(?:^|; )${name}=([^;]+)`).exec(cookie)?.[1];
+    const [consoleValue, appValue] = [value(signedIn.consoleCookie, 'plinth_session'), value(signedIn.appCookie, 'plinth_app_session')];
+    assert.ok(consoleValue && appValue, 'mallory is signed in');
+    return { console: consoleValue, app: appValue };
   }
 
   /** Whether a console or app session cookie value still signs anyone in. */
@@ -273,6 +271,33 @@ describe('sign-in attacks in a real browser', () => {
       await context.close();
     }
   });
+
+  for (const victim of ['signed out', 'signed in to echo'] as const) {
+    test(`a handoff link mallory started does not sign a victim (${victim}) in as mallory, and is burned`, { timeout: 30_000 }, async () => {
+      // Mallory starts echo's sign-in as a browser would, signs in, and stops before the handoff: the link she sends.
+      const mallory = await signInUntilHandoff(daemon!, appUrl('echo', '/private/who'), MALLORY, base);
+      assert.equal(new URL(mallory.handoff).pathname, '/.plinth/handoff');
+      const { context, page } = await freshContext();
+      try {
+        if (victim === 'signed in to echo') await victimSignsIn(page);
+        const response = await page.goto(mallory.handoff);
+        const status = response?.status();
+        const type = response?.headers()['content-type'] ?? '';
+        const alert = status === 400 ? await page.getByRole('alert').textContent() : null;
+        // Before the fix the victim landed on echo as mallory, and a signed-in victim's own session was replaced.
+        assert.equal(await whoIsOnEcho(page), victim === 'signed out' ? 'sign-in page' : VICTIM.email);
+        assert.equal(status, 400);
+        assert.match(type, /^text\/html/);
+        assert.match(alert ?? '', /another browser/);
+        // Burned: not even the browser that started it can use it now.
+        const late = await daemon!.fetch(mallory.handoff, { headers: { cookie: mallory.stateCookie, accept: 'application/json' } });
+        assert.equal(late.status, 401);
+        assert.equal(((await late.json()) as { error: { code: string } }).error.code, 'auth.invalid_token');
+      } finally {
+        await context.close();
+      }
+    });
+  }
 
   test('signing out of the console ends this browser\'s app sessions, and only this browser\'s', { timeout: 45_000 }, async () => {
     const here = await freshContext();

@@ -58,13 +58,27 @@ describe('sign-in over https: cookies, CSRF, return paths and rate limits', () =
   test('every platform cookie has the __Host- prefix, Secure, Path=/ and no Domain', async () => {
     const { setCookie } = await signInForm();
     assert.match(setCookie, /^__Host-plinth_csrf=[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/);
-    const login = await signIn(ADA, '203.0.113.1', { app: 'echo', return: '/private/x' });
+    // The app host sends a browser to sign in with its sign-in state, which the handoff asks for.
+    const start = await daemon.fetch(daemon.appUrl('echo', '/private/x'), { headers: { accept: 'text/html' } });
+    assert.equal(start.status, 302);
+    const state = start.headers.get('set-cookie') ?? '';
+    assert.match(state, /^__Host-plinth_handoff_state=[\w-]{43}; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/);
+    const target = new URL(start.headers.get('location')!);
+    assert.equal(`${target.origin}${target.pathname}`, `${origin}/login`);
+    const login = await signIn(ADA, '203.0.113.1', Object.fromEntries(target.searchParams));
     assert.equal(login.status, 302);
     assert.match(login.headers.get('set-cookie') ?? '', /^__Host-plinth_session=pls_[\w-]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/);
     const handoff = new URL(login.headers.get('location')!);
     assert.equal(handoff.origin, `https://echo.localhost:${daemon.port}`);
     handoff.protocol = 'http:';
-    const landed = await daemon.fetch(handoff.href);
+    // The bare name is not the platform's on https: the handoff refuses a state sent under it.
+    const unprefixedState = await daemon.fetch(handoff.href, { headers: { cookie: state.split(';')[0]!.replace(/^__Host-/, '') } });
+    assert.equal(unprefixedState.status, 400);
+    assert.equal(await errorCode(unprefixedState), 'auth.state_mismatch');
+    const again = await signIn(ADA, '203.0.113.1', Object.fromEntries(target.searchParams));
+    const retried = new URL(again.headers.get('location')!);
+    retried.protocol = 'http:';
+    const landed = await daemon.fetch(retried.href, { headers: { cookie: state.split(';')[0]! } });
     assert.equal(landed.status, 302);
     assert.equal(landed.headers.get('location'), `https://echo.localhost:${daemon.port}/private/x`);
     const appCookie = landed.headers.get('set-cookie') ?? '';

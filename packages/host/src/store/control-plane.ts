@@ -110,6 +110,8 @@ const MIGRATIONS: readonly string[] = [
   // The console session an app session or handoff code came from, so signing out ends them too (identity/sessions.ts).
   `ALTER TABLE sessions ADD COLUMN console_session_hash TEXT;
    CREATE INDEX sessions_console_session ON sessions(console_session_hash);`,
+  // A handoff code's sign-in state: the hash of the state cookie of the browser that asked for it (identity/handoff-state.ts).
+  `ALTER TABLE sessions ADD COLUMN state_hash TEXT;`,
 ];
 
 export function openControlPlane(path: string): ControlPlane {

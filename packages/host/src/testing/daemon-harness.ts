@@ -144,15 +144,43 @@ export async function postSignIn(daemon: TestDaemon, fields: Record<string, stri
   return daemon.fetch(`${baseUrl}/login`, { method: 'POST', body, headers });
 }
 
-/** Signs a user in through the real login form and the handoff; returns the app-origin cookie header. */
-export async function signInToApp(daemon: TestDaemon, appId: string, email: string, password: string, path = '/'): Promise<string> {
-  const login = await postSignIn(daemon, { email, password, app: appId, return: path });
-  if (login.status !== 302) throw new Error(`sign-in answered ${login.status}: ${await login.text()}`);
-  const handoff = login.headers.get('location')!;
-  const landed = await daemon.fetch(handoff);
+/** The `name=value` pairs a response set, as a Cookie header. */
+const cookiesSet = (response: UndiciResponse) => response.headers.getSetCookie().map((c) => c.split(';')[0]!).join('; ');
+
+/** A sign-in as a browser makes it from an app's page, stopped before the handoff. */
+export interface HandoffStart {
+  /** `<app host>/.plinth/handoff?code=…`, not yet followed. */
+  readonly handoff: string;
+  /** The app host's state cookie, as a Cookie header: only a request with it can use the handoff. */
+  readonly stateCookie: string;
+  /** The console session the sign-in set, as a Cookie header. */
+  readonly consoleCookie: string;
+}
+
+/**
+ * Opens `appUrl` as a browser (the app host answers with its state cookie and a redirect to
+ * `/login`), then posts the form with what that redirect carries, and stops at the handoff.
+ */
+export async function signInUntilHandoff(daemon: TestDaemon, appUrl: string, credentials: { email: string; password: string }, baseUrl = daemon.baseUrl): Promise<HandoffStart> {
+  const start = await daemon.fetch(appUrl, { headers: { accept: 'text/html' } });
+  if (start.status !== 302) throw new Error(`${appUrl} answered ${start.status}, not a redirect to sign in: ${await start.text()}`);
+  const login = new URL(start.headers.get('location')!);
+  const posted = await postSignIn(daemon, { ...credentials, ...Object.fromEntries(login.searchParams) }, baseUrl);
+  if (posted.status !== 302) throw new Error(`sign-in answered ${posted.status}: ${await posted.text()}`);
+  return { handoff: posted.headers.get('location')!, stateCookie: cookiesSet(start), consoleCookie: cookiesSet(posted) };
+}
+
+/** The whole sign-in from an app's page, handoff included; returns the app session cookie as a Cookie header. */
+export async function signInThroughApp(daemon: TestDaemon, appUrl: string, credentials: { email: string; password: string }, baseUrl = daemon.baseUrl): Promise<HandoffStart & { appCookie: string }> {
+  const started = await signInUntilHandoff(daemon, appUrl, credentials, baseUrl);
+  const landed = await daemon.fetch(started.handoff, { headers: { cookie: started.stateCookie } });
   if (landed.status !== 302) throw new Error(`handoff answered ${landed.status}: ${await landed.text()}`);
-  const setCookie = landed.headers.get('set-cookie') ?? '';
-  return setCookie.split(';')[0]!;
+  return { ...started, appCookie: cookiesSet(landed) };
+}
+
+/** Signs a user in to `appId` at `path` as a browser does; returns the app-origin cookie header. */
+export async function signInToApp(daemon: TestDaemon, appId: string, email: string, password: string, path = '/'): Promise<string> {
+  return (await signInThroughApp(daemon, daemon.appUrl(appId, path), { email, password })).appCookie;
 }
 
 export function addUser(daemon: TestDaemon, email: string, password: string, extra: string[] = []): void {

@@ -129,7 +129,7 @@ describe('static assets: served by the front door without waking the app', () =>
   test('assets on private paths need sign-in, and are private in every cache rule', async () => {
     const browser = await get('/private/secret.html', { accept: 'text/html' });
     assert.equal(browser.status, 302);
-    assert.match(browser.headers.location ?? '', /\/login\?app=assets&return=%2Fprivate%2Fsecret\.html$/);
+    assert.match(browser.headers.location ?? '', /\/login\?app=assets&return=%2Fprivate%2Fsecret\.html&state=[\w-]{43}$/);
     const api = await get('/private/bundle.deadbeef12.js', { accept: 'application/json' });
     assert.equal(api.status, 401);
     assert.equal(errorCode(api), 'auth.required');
