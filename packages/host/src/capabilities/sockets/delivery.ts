@@ -14,6 +14,7 @@ export interface DeliveryDeps {
   readonly registry: SocketRegistry;
   readonly callApp: CallApp;
   readonly apply: (socket: HeldSocket, actions: readonly SocketAction[]) => void;
+  readonly close: (socket: HeldSocket, code: number, reason: string) => void;
   readonly event: (appId: string, text: string) => void;
   readonly log: Logger;
 }
@@ -37,7 +38,7 @@ export function createDelivery(deps: DeliveryDeps) {
     if (!queue) queues.set(socket, (queue = { events: [], running: false }));
     if (queue.events.length >= SOCKET_PENDING_EVENTS_MAX && event.type === 'message') {
       deps.event(socket.appId, `sockets.too_slow socket=${socket.id}: ${SOCKET_PENDING_EVENTS_MAX} events wait for the app; closed with 1013`);
-      socket.ws.close(1013, 'app is not keeping up');
+      deps.close(socket, 1013, 'app is not keeping up');
       return;
     }
     queue.events.push(event);
@@ -97,7 +98,7 @@ export function createDelivery(deps: DeliveryDeps) {
     }
     deps.event(socket.appId, `sockets.delivery_failed socket=${socket.id} events=${events.length} after ${EVENT_RETRY_DELAYS_MS.length + 1} attempts: ${lastError}; closed with 1011`);
     deps.log.warn({ appId: socket.appId, socket: socket.id, error: lastError }, 'socket events could not be delivered; socket closed');
-    socket.ws.close(1011, 'the app failed to handle events');
+    deps.close(socket, 1011, 'the app failed to handle events');
     return false;
   }
 

@@ -7,6 +7,8 @@ export const SOCKET_ATTACHMENT_BYTES_MAX = 16 * 1024;
 export const SOCKET_MESSAGE_BYTES_DEFAULT = 1024 * 1024;
 /** Bytes queued towards one client before it counts as too slow and is closed with 1013. */
 export const SOCKET_SEND_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
+/** Messages the app may send to a socket while its `open` runs; their bytes count against SOCKET_SEND_BUFFER_BYTES_MAX. */
+export const SOCKET_EARLY_SENDS_MAX = 1_000;
 /** Events queued for the app per socket; a client that outpaces its app this far is closed with 1013. */
 export const SOCKET_PENDING_EVENTS_MAX = 10_000;
 /** Events sent to the app in one call; a slow app receives batches, never reordered. */
