@@ -22,6 +22,8 @@ export interface DeliveryDeps {
 interface Queue {
   readonly events: SocketEvent[];
   running: boolean;
+  /** Runs once every queued event has been answered (or given up on). */
+  idle: (() => void) | undefined;
 }
 
 /**
@@ -35,7 +37,7 @@ export function createDelivery(deps: DeliveryDeps) {
 
   function enqueue(socket: HeldSocket, event: SocketEvent): void {
     let queue = queues.get(socket);
-    if (!queue) queues.set(socket, (queue = { events: [], running: false }));
+    if (!queue) queues.set(socket, (queue = { events: [], running: false, idle: undefined }));
     if (queue.events.length >= SOCKET_PENDING_EVENTS_MAX && event.type === 'message') {
       deps.event(socket.appId, `sockets.too_slow socket=${socket.id}: ${SOCKET_PENDING_EVENTS_MAX} events wait for the app; closed with 1013`);
       deps.close(socket, 1013, 'app is not keeping up');
@@ -68,6 +70,16 @@ export function createDelivery(deps: DeliveryDeps) {
     }
     queue.running = false;
     if (!deps.registry.get(socket.appId, socket.id)) queues.delete(socket);
+    const idle = queue.idle;
+    queue.idle = undefined;
+    idle?.();
+  }
+
+  /** Calls back when the socket has no event waiting for the app or in flight: at once if so now. */
+  function whenIdle(socket: HeldSocket, callback: () => void): void {
+    const queue = queues.get(socket);
+    if (!queue || (!queue.running && queue.events.length === 0)) return callback();
+    queue.idle = callback;
   }
 
   async function deliver(socket: HeldSocket, events: SocketEvent[]): Promise<boolean> {
@@ -102,6 +114,6 @@ export function createDelivery(deps: DeliveryDeps) {
     return false;
   }
 
-  return { enqueue };
+  return { enqueue, whenIdle };
 }
 export type Delivery = ReturnType<typeof createDelivery>;

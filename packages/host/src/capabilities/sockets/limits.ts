@@ -28,5 +28,11 @@ export const SOCKET_PING_INTERVAL_MS = 30_000;
 export const SOCKET_IDLE_MS_MAX = 60 * 60_000;
 /** Time a peer has to answer a close frame before its connection is cut. */
 export const SOCKET_CLOSE_GRACE_MS = 2_000;
+/**
+ * Time a peer's close frame (or a protocol error) waits for the app to answer the messages
+ * that came before it, so their replies are sent before the close (issue 14 §21). Covers a
+ * cold start and a retry or two; past it the close is answered and later replies are dropped.
+ */
+export const SOCKET_CLOSE_DRAIN_MS_MAX = 5_000;
 /** Auto-response strings, each way. */
 export const AUTO_RESPONSE_CHARS_MAX = 1024;

@@ -1,4 +1,4 @@
-import type { WebSocket } from 'ws';
+import type { HeldWebSocket } from './held-websocket.js';
 import { SOCKET_EARLY_SENDS_MAX, SOCKET_SEND_BUFFER_BYTES_MAX } from './limits.js';
 import type { OutboundAction } from './wire.js';
 
@@ -16,7 +16,7 @@ export interface HeldSocket {
   readonly id: string;
   readonly appId: string;
   /** Unset while the app's `open` runs: the handshake has not completed. */
-  ws: WebSocket | undefined;
+  ws: HeldWebSocket | undefined;
   /** While opening: what the app sent (and a close) through the API, run once the handshake completes. */
   readonly early: OutboundAction[];
   earlyBytes: number;

@@ -4,9 +4,10 @@ import { writeRawError } from '../../http/respond.js';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { PlinthError } from '../../support/result.js';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData } from 'ws';
+import { HeldWebSocket } from './held-websocket.js';
 import { createDelivery, type CallApp } from './delivery.js';
-import { EVENT_CALL_MS_MAX, SOCKET_CLOSE_GRACE_MS, SOCKET_IDLE_MS_MAX, SOCKET_PING_INTERVAL_MS } from './limits.js';
+import { EVENT_CALL_MS_MAX, SOCKET_CLOSE_DRAIN_MS_MAX, SOCKET_CLOSE_GRACE_MS, SOCKET_IDLE_MS_MAX, SOCKET_PING_INTERVAL_MS } from './limits.js';
 import { createSocketRegistry, type HeldSocket, type SocketUser } from './registry.js';
 import { OPEN_PATH, openReplySchema, outbound, type OpenReply, type OutboundAction } from './wire.js';
 
@@ -49,6 +50,7 @@ export function createSocketsService(deps: SocketsDeps) {
   const chosenProtocol = new WeakMap<IncomingMessage, string>();
   const server = new WebSocketServer({
     noServer: true,
+    WebSocket: HeldWebSocket,
     // The app's choice; otherwise the first the client offered, as before apps could choose.
     handleProtocols: (offered, req) => chosenProtocol.get(req) ?? offered.values().next().value ?? false,
     maxPayload: deps.messageBytesMax,
@@ -69,12 +71,12 @@ export function createSocketsService(deps: SocketsDeps) {
     const { ws } = socket;
     if (!ws) return close(socket, code, reason);
     registry.remove(socket);
-    ws.close(code, reason);
+    ws.closeAtOnce(code, reason);
     setTimeout(() => ws.terminate(), SOCKET_CLOSE_GRACE_MS).unref();
   }
   const totals = new Map<string, AppSocketStats>();
   const autoResponses = new Map<string, { request: string; response: string }>();
-  const alive = new WeakSet<WebSocket>();
+  const alive = new WeakSet<HeldWebSocket>();
 
   function apply(socket: HeldSocket, actions: readonly OutboundAction[]): void {
     for (const action of actions) {
@@ -94,10 +96,10 @@ export function createSocketsService(deps: SocketsDeps) {
       return;
     }
     try {
-      ws.close(code, reason);
+      ws.closeAtOnce(code, reason);
     } catch (error) {
       deps.event(socket.appId, `sockets.bad_close socket=${socket.id}: ${(error as Error).message}; closed with 1011`);
-      ws.close(1011);
+      ws.closeAtOnce(1011);
     }
   }
   const delivery = createDelivery({ registry, callApp: deps.callApp, apply: (socket, actions) => apply(socket, actions.map(outbound)), close, event: deps.event, log: deps.log });
@@ -129,10 +131,18 @@ export function createSocketsService(deps: SocketsDeps) {
   }
 
   /** The handshake completed: the socket starts with what the app queued during open, then the open reply's actions. */
-  function hold(ws: WebSocket, socket: HeldSocket, actions: readonly OutboundAction[]): void {
+  function hold(ws: HeldWebSocket, socket: HeldSocket, actions: readonly OutboundAction[]): void {
     socket.ws = ws;
     socket.lastActivity = deps.now();
     alive.add(ws);
+    // The peer's close (or a protocol error) is answered once the app has answered what came before it, within a bound.
+    ws.onPeerClose = (finish) => {
+      const timer = setTimeout(finish, SOCKET_CLOSE_DRAIN_MS_MAX).unref();
+      delivery.whenIdle(socket, () => {
+        clearTimeout(timer);
+        finish();
+      });
+    };
     ws.on('message', (data, isBinary) => onMessage(socket, data, isBinary));
     ws.on('close', (code, reason) => onClose(socket, code, reason));
     ws.on('pong', () => alive.add(ws));
@@ -203,7 +213,7 @@ export function createSocketsService(deps: SocketsDeps) {
         continue;
       }
       if (deps.now() - lastActivity > SOCKET_IDLE_MS_MAX) {
-        ws.close(1001, 'idle');
+        ws.closeAtOnce(1001, 'idle');
         continue;
       }
       alive.delete(ws);

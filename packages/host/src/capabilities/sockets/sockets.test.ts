@@ -8,6 +8,7 @@ import { REPO_ROOT, TEST_APPS, addUser, installApp, startTestDaemon, type TestDa
 import WebSocket from 'ws';
 import { openSocket } from '../../testing/socket-client.js';
 import { waitUntil } from '../../testing/eventually.js';
+import { SOCKET_CLOSE_DRAIN_MS_MAX } from './limits.js';
 
 interface AppView { runtime: { state: string; pid: number | null }; sockets: { open: number; bytesIn: number; bytesOut: number } }
 
@@ -111,6 +112,38 @@ describe('WebSockets held by the platform', () => {
     assert.equal((await flooded.closed).code, 1013);
     assert.deepEqual(flooded.pending.map((m) => [(m as Buffer).length, (m as Buffer)[0]]), [1, 2, 3, 4].map((i) => [1024 * 1024, i]));
     assert.match(daemon.cli(['logs', 'sockets']).stdout, /sockets\.too_slow/);
+  });
+
+  test('messages that arrive just before a close frame or a protocol error are answered before the close', async () => {
+    const closing = await openSocket(daemon, 'sockets', '/ws');
+    await closing.next();
+    closing.ws.send('echo:one');
+    closing.ws.send('echo:two');
+    closing.ws.close(4003, 'done');
+    assert.deepEqual(await closing.closed, { code: 4003, reason: 'done' });
+    assert.deepEqual(closing.pending, ['one', 'two'], 'both echoes came before the close frame');
+
+    const broken = await openSocket(daemon, 'sockets', '/ws');
+    await broken.next();
+    broken.ws.send('echo:three');
+    // FIN, reserved opcode 0x3, masked, empty: a protocol error (RFC 6455 §5.2), as in Autobahn 4.1.x.
+    (broken.ws as unknown as { _socket: { write(b: Buffer): void } })._socket.write(Buffer.from([0x83, 0x80, 0, 0, 0, 0]));
+    assert.equal((await broken.closed).code, 1002);
+    assert.deepEqual(broken.pending, ['three']);
+  });
+
+  test('a close waits for the app at most SOCKET_CLOSE_DRAIN_MS_MAX', async () => {
+    // Another app (a copy), so the sleeping handler does not keep the sockets app from its idle stops.
+    const socket = await openSocket(daemon, 'tight', '/ws');
+    await socket.next();
+    socket.ws.send('sleep:12000');
+    socket.ws.send('echo:too late');
+    const begun = Date.now();
+    socket.ws.close(1000);
+    assert.equal((await socket.closed).code, 1000);
+    const waited = Date.now() - begun;
+    assert.ok(waited >= SOCKET_CLOSE_DRAIN_MS_MAX - 50 && waited < 12_000, `the close was answered after ${waited} ms`);
+    assert.deepEqual(socket.pending, []);
   });
 
   test('a burst of 1000 messages arrives at the app, and back, in order', async () => {

@@ -86,6 +86,7 @@ export default defineApp({
           for (let i = 0; i < Number(arg); i++) await sockets.publish('flood', block);
           return;
         }
+        case 'sleep': return new Promise((resolve) => setTimeout(resolve, Number(arg)));
         case 'fail': throw new Error('this event fails on purpose');
         case 'bye': return socket.close(4000, 'asked to leave');
         // 1005 may never be sent (RFC 6455 §7.4.1): the platform must refuse it without harm.
