@@ -22,7 +22,11 @@ export interface PlinthSocket {
 }
 
 export interface WebSocketHandlers<Env extends PlinthEnv = PlinthEnv> {
-  /** Return false to refuse with 403, or a Response to refuse with its status and body. */
+  /**
+   * Return false to refuse with 403, or a Response to refuse with its status and body.
+   * `plinth(env).sockets` already reaches `socket.id` here; what it sends goes out right after
+   * the handshake, before `socket.send`s, and is dropped if the socket is refused.
+   */
   open?(socket: PlinthSocket, request: Request, env: Env): void | boolean | Response | Promise<void | boolean | Response>;
   message?(socket: PlinthSocket, data: string | ArrayBuffer, env: Env): void | Promise<void>;
   close?(socket: PlinthSocket, code: number, reason: string, env: Env): void | Promise<void>;

@@ -14,6 +14,7 @@ export interface DeliveryDeps {
   readonly registry: SocketRegistry;
   readonly callApp: CallApp;
   readonly apply: (socket: HeldSocket, actions: readonly SocketAction[]) => void;
+  readonly close: (socket: HeldSocket, code: number, reason: string) => void;
   readonly event: (appId: string, text: string) => void;
   readonly log: Logger;
 }
@@ -21,6 +22,8 @@ export interface DeliveryDeps {
 interface Queue {
   readonly events: SocketEvent[];
   running: boolean;
+  /** Runs once every queued event has been answered (or given up on). */
+  idle: (() => void) | undefined;
 }
 
 /**
@@ -34,10 +37,10 @@ export function createDelivery(deps: DeliveryDeps) {
 
   function enqueue(socket: HeldSocket, event: SocketEvent): void {
     let queue = queues.get(socket);
-    if (!queue) queues.set(socket, (queue = { events: [], running: false }));
+    if (!queue) queues.set(socket, (queue = { events: [], running: false, idle: undefined }));
     if (queue.events.length >= SOCKET_PENDING_EVENTS_MAX && event.type === 'message') {
       deps.event(socket.appId, `sockets.too_slow socket=${socket.id}: ${SOCKET_PENDING_EVENTS_MAX} events wait for the app; closed with 1013`);
-      socket.ws.close(1013, 'app is not keeping up');
+      deps.close(socket, 1013, 'app is not keeping up');
       return;
     }
     queue.events.push(event);
@@ -67,6 +70,16 @@ export function createDelivery(deps: DeliveryDeps) {
     }
     queue.running = false;
     if (!deps.registry.get(socket.appId, socket.id)) queues.delete(socket);
+    const idle = queue.idle;
+    queue.idle = undefined;
+    idle?.();
+  }
+
+  /** Calls back when the socket has no event waiting for the app or in flight: at once if so now. */
+  function whenIdle(socket: HeldSocket, callback: () => void): void {
+    const queue = queues.get(socket);
+    if (!queue || (!queue.running && queue.events.length === 0)) return callback();
+    queue.idle = callback;
   }
 
   async function deliver(socket: HeldSocket, events: SocketEvent[]): Promise<boolean> {
@@ -97,10 +110,10 @@ export function createDelivery(deps: DeliveryDeps) {
     }
     deps.event(socket.appId, `sockets.delivery_failed socket=${socket.id} events=${events.length} after ${EVENT_RETRY_DELAYS_MS.length + 1} attempts: ${lastError}; closed with 1011`);
     deps.log.warn({ appId: socket.appId, socket: socket.id, error: lastError }, 'socket events could not be delivered; socket closed');
-    socket.ws.close(1011, 'the app failed to handle events');
+    deps.close(socket, 1011, 'the app failed to handle events');
     return false;
   }
 
-  return { enqueue };
+  return { enqueue, whenIdle };
 }
 export type Delivery = ReturnType<typeof createDelivery>;

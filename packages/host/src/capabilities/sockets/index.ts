@@ -44,7 +44,7 @@ export function createSocketsCapability(service: SocketsService) {
         if (!socket.ok) return socket;
         const body = parseBody(call, closeSchema);
         if (!body.ok) return body;
-        service.apply(socket.value, [{ type: 'close', ...body.value }]);
+        service.close(socket.value, body.value.code ?? 1000, body.value.reason ?? '');
         return ok({ closed: true });
       },
       'PATCH /v1/sockets/:id': (call) => {

@@ -7,6 +7,8 @@ export const SOCKET_ATTACHMENT_BYTES_MAX = 16 * 1024;
 export const SOCKET_MESSAGE_BYTES_DEFAULT = 1024 * 1024;
 /** Bytes queued towards one client before it counts as too slow and is closed with 1013. */
 export const SOCKET_SEND_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
+/** Messages the app may send to a socket while its `open` runs; their bytes count against SOCKET_SEND_BUFFER_BYTES_MAX. */
+export const SOCKET_EARLY_SENDS_MAX = 1_000;
 /** Events queued for the app per socket; a client that outpaces its app this far is closed with 1013. */
 export const SOCKET_PENDING_EVENTS_MAX = 10_000;
 /** Events sent to the app in one call; a slow app receives batches, never reordered. */
@@ -26,5 +28,11 @@ export const SOCKET_PING_INTERVAL_MS = 30_000;
 export const SOCKET_IDLE_MS_MAX = 60 * 60_000;
 /** Time a peer has to answer a close frame before its connection is cut. */
 export const SOCKET_CLOSE_GRACE_MS = 2_000;
+/**
+ * Time a peer's close frame (or a protocol error) waits for the app to answer the messages
+ * that came before it, so their replies are sent before the close (issue 14 §21). Covers a
+ * cold start and a retry or two; past it the close is answered and later replies are dropped.
+ */
+export const SOCKET_CLOSE_DRAIN_MS_MAX = 5_000;
 /** Auto-response strings, each way. */
 export const AUTO_RESPONSE_CHARS_MAX = 1024;

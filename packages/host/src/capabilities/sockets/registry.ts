@@ -1,5 +1,6 @@
-import type { WebSocket } from 'ws';
-import { SOCKET_SEND_BUFFER_BYTES_MAX } from './limits.js';
+import type { HeldWebSocket } from './held-websocket.js';
+import { SOCKET_EARLY_SENDS_MAX, SOCKET_SEND_BUFFER_BYTES_MAX } from './limits.js';
+import type { OutboundAction } from './wire.js';
 
 export interface SocketUser {
   readonly id: string;
@@ -7,11 +8,18 @@ export interface SocketUser {
   readonly email: string;
 }
 
-/** A WebSocket held by the platform on behalf of an app. */
+/**
+ * A WebSocket held by the platform on behalf of an app. It is held from the moment the app
+ * is asked to accept it, so the app's `open` handler can already address it by id.
+ */
 export interface HeldSocket {
   readonly id: string;
   readonly appId: string;
-  readonly ws: WebSocket;
+  /** Unset while the app's `open` runs: the handshake has not completed. */
+  ws: HeldWebSocket | undefined;
+  /** While opening: what the app sent (and a close) through the API, run once the handshake completes. */
+  readonly early: OutboundAction[];
+  earlyBytes: number;
   readonly user: SocketUser | null;
   readonly openedAt: number;
   tags: readonly string[];
@@ -48,8 +56,9 @@ export function createSocketRegistry(now: () => number, onTooSlow: (socket: Held
   }
 
   return {
-    add(id: string, appId: string, ws: WebSocket, user: SocketUser | null, tags: readonly string[], attachment: unknown): HeldSocket {
-      const socket: HeldSocket = { id, appId, ws, user, openedAt: now(), tags, attachment, lastActivity: now(), bytesIn: 0, bytesOut: 0 };
+    /** A socket whose handshake waits for the app; it counts against `limits.sockets` from now on. */
+    add(id: string, appId: string, user: SocketUser | null): HeldSocket {
+      const socket: HeldSocket = { id, appId, ws: undefined, early: [], earlyBytes: 0, user, openedAt: now(), tags: [], attachment: null, lastActivity: now(), bytesIn: 0, bytesOut: 0 };
       byId.set(socket.id, socket);
       byApp.set(appId, (byApp.get(appId) ?? new Set()).add(socket));
       index(socket, true);
@@ -79,17 +88,37 @@ export function createSocketRegistry(now: () => number, onTooSlow: (socket: Held
     all(): HeldSocket[] {
       return [...byId.values()];
     },
-    /** Sends unless the client has fallen too far behind, in which case it is closed with 1013. */
+    /**
+     * Sends unless the client has fallen too far behind, in which case it is closed with 1013.
+     * Before the handshake completes, the message waits in `early`, within the same byte bound.
+     */
     send(socket: HeldSocket, data: string | Buffer): SendOutcome {
-      if (socket.ws.readyState !== socket.ws.OPEN) return 'closed';
-      if (socket.ws.bufferedAmount > SOCKET_SEND_BUFFER_BYTES_MAX) {
+      const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+      const { ws } = socket;
+      if (!ws) {
+        if (socket.early.some((action) => action.type === 'close')) return 'closed';
+        if (socket.early.length >= SOCKET_EARLY_SENDS_MAX || socket.earlyBytes + bytes > SOCKET_SEND_BUFFER_BYTES_MAX) {
+          onTooSlow(socket);
+          return 'too_slow';
+        }
+        socket.early.push({ type: 'send', data });
+        socket.earlyBytes += bytes;
+        return 'sent';
+      }
+      if (ws.readyState !== ws.OPEN) return 'closed';
+      if (ws.bufferedAmount > SOCKET_SEND_BUFFER_BYTES_MAX) {
         onTooSlow(socket);
         return 'too_slow';
       }
-      socket.ws.send(data);
-      socket.bytesOut += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+      ws.send(data);
+      socket.bytesOut += bytes;
       socket.lastActivity = now();
       return 'sent';
+    },
+    /** The actions that waited for the handshake, in order; the queue is empty afterwards. */
+    takeEarly(socket: HeldSocket): OutboundAction[] {
+      socket.earlyBytes = 0;
+      return socket.early.splice(0);
     },
     view(socket: HeldSocket): SocketView {
       return { id: socket.id, tags: socket.tags, attachment: socket.attachment, user: socket.user, openedAt: new Date(socket.openedAt).toISOString() };

@@ -3,11 +3,13 @@ import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage } from 'no
 import { writeRawError } from '../../http/respond.js';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { PlinthError } from '../../support/result.js';
+import { WebSocketServer, type RawData } from 'ws';
+import { HeldWebSocket } from './held-websocket.js';
 import { createDelivery, type CallApp } from './delivery.js';
-import { EVENT_CALL_MS_MAX, SOCKET_CLOSE_GRACE_MS, SOCKET_IDLE_MS_MAX, SOCKET_PING_INTERVAL_MS } from './limits.js';
+import { EVENT_CALL_MS_MAX, SOCKET_CLOSE_DRAIN_MS_MAX, SOCKET_CLOSE_GRACE_MS, SOCKET_IDLE_MS_MAX, SOCKET_PING_INTERVAL_MS } from './limits.js';
 import { createSocketRegistry, type HeldSocket, type SocketUser } from './registry.js';
-import { OPEN_PATH, openReplySchema, payloadBytes, type SocketAction } from './wire.js';
+import { OPEN_PATH, openReplySchema, outbound, type OpenReply, type OutboundAction } from './wire.js';
 
 export interface SocketsDeps {
   readonly callApp: CallApp;
@@ -48,6 +50,7 @@ export function createSocketsService(deps: SocketsDeps) {
   const chosenProtocol = new WeakMap<IncomingMessage, string>();
   const server = new WebSocketServer({
     noServer: true,
+    WebSocket: HeldWebSocket,
     // The app's choice; otherwise the first the client offered, as before apps could choose.
     handleProtocols: (offered, req) => chosenProtocol.get(req) ?? offered.values().next().value ?? false,
     maxPayload: deps.messageBytesMax,
@@ -62,32 +65,44 @@ export function createSocketsService(deps: SocketsDeps) {
   /**
    * Closes with a code, and stops counting the socket at once. A peer that
    * does not answer the close (a stalled reader cannot) is cut after a grace.
+   * A socket still opening closes right after its handshake.
    */
   function closeNow(socket: HeldSocket, code: number, reason: string): void {
+    const { ws } = socket;
+    if (!ws) return close(socket, code, reason);
     registry.remove(socket);
-    socket.ws.close(code, reason);
-    setTimeout(() => socket.ws.terminate(), SOCKET_CLOSE_GRACE_MS).unref();
+    ws.closeAtOnce(code, reason);
+    setTimeout(() => ws.terminate(), SOCKET_CLOSE_GRACE_MS).unref();
   }
   const totals = new Map<string, AppSocketStats>();
   const autoResponses = new Map<string, { request: string; response: string }>();
-  const alive = new WeakSet<WebSocket>();
+  const alive = new WeakSet<HeldWebSocket>();
 
-  function apply(socket: HeldSocket, actions: readonly SocketAction[]): void {
+  function apply(socket: HeldSocket, actions: readonly OutboundAction[]): void {
     for (const action of actions) {
-      if (action.type === 'send') registry.send(socket, payloadBytes(action));
-      else closeQuietly(socket, action.code ?? 1000, action.reason ?? '');
+      if (action.type === 'send') registry.send(socket, action.data);
+      else close(socket, action.code ?? 1000, action.reason ?? '');
     }
   }
-  /** Codes and reasons are validated at the edge; this guard keeps a missed case from reaching the daemon's event loop. */
-  function closeQuietly(socket: HeldSocket, code: number, reason: string): void {
+  /**
+   * The app's close, or the platform's own. Before the handshake completes it waits
+   * behind the early sends. Codes and reasons are validated at the edge; the guard
+   * keeps a missed case from reaching the daemon's event loop.
+   */
+  function close(socket: HeldSocket, code: number, reason: string): void {
+    const { ws } = socket;
+    if (!ws) {
+      if (!socket.early.some((action) => action.type === 'close')) socket.early.push({ type: 'close', code, reason });
+      return;
+    }
     try {
-      socket.ws.close(code, reason);
+      ws.closeAtOnce(code, reason);
     } catch (error) {
       deps.event(socket.appId, `sockets.bad_close socket=${socket.id}: ${(error as Error).message}; closed with 1011`);
-      socket.ws.close(1011);
+      ws.closeAtOnce(1011);
     }
   }
-  const delivery = createDelivery({ registry, callApp: deps.callApp, apply, event: deps.event, log: deps.log });
+  const delivery = createDelivery({ registry, callApp: deps.callApp, apply: (socket, actions) => apply(socket, actions.map(outbound)), close, event: deps.event, log: deps.log });
 
   function statsOf(appId: string): AppSocketStats {
     let stats = totals.get(appId);
@@ -115,53 +130,94 @@ export function createSocketsService(deps: SocketsDeps) {
     delivery.enqueue(socket, { type: 'close', code, reason: reason.toString('utf8'), wasClean: code !== 1006 });
   }
 
-  function hold(ws: WebSocket, id: string, request: UpgradeRequest, reply: { tags?: readonly string[] | undefined; attachment?: unknown; actions: readonly SocketAction[] }): void {
-    const socket = registry.add(id, request.appId, ws, request.user, reply.tags ?? [], reply.attachment ?? null);
+  /** The handshake completed: the socket starts with what the app queued during open, then the open reply's actions. */
+  function hold(ws: HeldWebSocket, socket: HeldSocket, actions: readonly OutboundAction[]): void {
+    socket.ws = ws;
+    socket.lastActivity = deps.now();
     alive.add(ws);
+    // The peer's close (or a protocol error) is answered once the app has answered what came before it, within a bound.
+    ws.onPeerClose = (finish) => {
+      const timer = setTimeout(finish, SOCKET_CLOSE_DRAIN_MS_MAX).unref();
+      delivery.whenIdle(socket, () => {
+        clearTimeout(timer);
+        finish();
+      });
+    };
     ws.on('message', (data, isBinary) => onMessage(socket, data, isBinary));
     ws.on('close', (code, reason) => onClose(socket, code, reason));
     ws.on('pong', () => alive.add(ws));
     // Protocol errors (bad frames, invalid UTF-8, oversize) make ws close with the RFC 6455 code; log why.
-    ws.on('error', (err) => deps.event(request.appId, `sockets.protocol_error socket=${id}: ${err.message}`));
-    apply(socket, reply.actions);
+    ws.on('error', (err) => deps.event(socket.appId, `sockets.protocol_error socket=${socket.id}: ${err.message}`));
+    apply(socket, registry.takeEarly(socket));
+    apply(socket, actions);
   }
 
-  /** Asks the app whether to accept; completes the 101 only if it does. */
+  /**
+   * Asks the app whether to accept; completes the 101 only if it does. The socket is
+   * held (and counted) while the app decides, so its `open` handler may already use
+   * the sockets API on it; a refusal drops it with whatever it queued.
+   */
   async function upgrade(req: IncomingMessage, netSocket: Duplex, head: Buffer, request: UpgradeRequest): Promise<void> {
     const max = deps.socketsMax(request.appId);
     if (registry.count(request.appId) >= max) return writeRawError(netSocket, { code: 'sockets.limit', message: `app ${request.appId} holds its limit of ${max} sockets (limits.sockets)` });
-    const id = randomUUID();
-    const view = { id, tags: [], attachment: null, user: request.user, openedAt: new Date(deps.now()).toISOString() };
+    const socket = registry.add(randomUUID(), request.appId, request.user);
+    const verdict = await askToOpen(req, socket, request);
+    if (verdict.kind !== 'accepted') {
+      registry.remove(socket);
+      return verdict.kind === 'refused' ? refuse(netSocket, verdict.status, verdict.body) : writeRawError(netSocket, verdict.error);
+    }
+    if (verdict.reply.tags) registry.retag(socket, verdict.reply.tags);
+    if (verdict.reply.attachment !== undefined) socket.attachment = verdict.reply.attachment;
+    let held = false;
+    server.handleUpgrade(req, netSocket, head, (ws) => {
+      held = true;
+      hold(ws, socket, verdict.reply.actions.map(outbound));
+    });
+    // ws completes an upgrade synchronously (there is no verifyClient); it did not when the client already left.
+    if (!held) {
+      registry.remove(socket);
+      delivery.enqueue(socket, { type: 'close', code: 1006, reason: '', wasClean: false });
+    }
+  }
+
+  type Verdict =
+    | { kind: 'accepted'; reply: Extract<OpenReply, { accept: true }> }
+    | { kind: 'refused'; status: number; body: string }
+    | { kind: 'failed'; error: PlinthError };
+
+  async function askToOpen(req: IncomingMessage, socket: HeldSocket, request: UpgradeRequest): Promise<Verdict> {
+    const view = registry.view(socket);
     const answer = await deps.callApp(request.appId, OPEN_PATH, { socket: view, request: { url: request.url, method: 'GET', headers: request.headers } }, EVENT_CALL_MS_MAX);
-    if (!answer.ok) return writeRawError(netSocket, answer.error);
+    if (!answer.ok) return { kind: 'failed', error: answer.error };
     const reply = openReplySchema.safeParse(answer.value.body);
     if (answer.value.status !== 200 || !reply.success) {
-      return writeRawError(netSocket, { code: 'sockets.bad_open_reply', message: `${request.appId} answered the open event with ${answer.value.status} and no valid reply` });
+      return { kind: 'failed', error: { code: 'sockets.bad_open_reply', message: `${request.appId} answered the open event with ${answer.value.status} and no valid reply` } };
     }
-    if (!reply.data.accept) return refuse(netSocket, reply.data.status, reply.data.body);
-    const accepted = reply.data;
-    if (accepted.protocol !== undefined) {
+    if (!reply.data.accept) return { kind: 'refused', status: reply.data.status, body: reply.data.body };
+    const { protocol } = reply.data;
+    if (protocol !== undefined) {
       const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-      if (!offered.includes(accepted.protocol)) {
-        return writeRawError(netSocket, { code: 'sockets.bad_open_reply', message: `${request.appId} chose the subprotocol ${JSON.stringify(accepted.protocol)}, which the client did not offer (${offered.filter(Boolean).join(', ') || 'none'})` });
+      if (!offered.includes(protocol)) {
+        return { kind: 'failed', error: { code: 'sockets.bad_open_reply', message: `${request.appId} chose the subprotocol ${JSON.stringify(protocol)}, which the client did not offer (${offered.filter(Boolean).join(', ') || 'none'})` } };
       }
-      chosenProtocol.set(req, accepted.protocol);
+      chosenProtocol.set(req, protocol);
     }
-    server.handleUpgrade(req, netSocket, head, (ws) => hold(ws, id, request, accepted));
+    return { kind: 'accepted', reply: reply.data };
   }
 
   const heartbeat = setInterval(() => {
-    for (const socket of registry.all()) {
-      if (!alive.has(socket.ws)) {
-        socket.ws.terminate();
+    for (const { ws, lastActivity } of registry.all()) {
+      if (!ws) continue;
+      if (!alive.has(ws)) {
+        ws.terminate();
         continue;
       }
-      if (deps.now() - socket.lastActivity > SOCKET_IDLE_MS_MAX) {
-        socket.ws.close(1001, 'idle');
+      if (deps.now() - lastActivity > SOCKET_IDLE_MS_MAX) {
+        ws.closeAtOnce(1001, 'idle');
         continue;
       }
-      alive.delete(socket.ws);
-      socket.ws.ping();
+      alive.delete(ws);
+      ws.ping();
     }
   }, SOCKET_PING_INTERVAL_MS);
   heartbeat.unref();
@@ -169,13 +225,13 @@ export function createSocketsService(deps: SocketsDeps) {
   return {
     registry,
     upgrade,
-    apply,
+    close,
     setAutoResponse(appId: string, rule: { request: string; response: string } | null): void {
       if (rule) autoResponses.set(appId, rule);
       else autoResponses.delete(appId);
     },
     stats(appId: string): AppSocketStats {
-      const held = registry.ofApp(appId);
+      const held = registry.ofApp(appId).filter((socket) => socket.ws);
       const closed = statsOf(appId);
       return {
         open: held.length,
@@ -184,13 +240,13 @@ export function createSocketsService(deps: SocketsDeps) {
       };
     },
     closeApp(appId: string, code: number, reason: string): void {
-      for (const socket of registry.ofApp(appId)) socket.ws.close(code, reason);
+      for (const socket of registry.ofApp(appId)) close(socket, code, reason);
       autoResponses.delete(appId);
       totals.delete(appId);
     },
     closeAll(): void {
       clearInterval(heartbeat);
-      for (const socket of registry.all()) socket.ws.close(1001, 'server shutting down');
+      for (const socket of registry.all()) close(socket, 1001, 'server shutting down');
     },
   };
 }

@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT, TEST_APPS, addUser, installApp, startTestDaemon, type TestDaemon } from '../../testing/daemon-harness.js';
+import WebSocket from 'ws';
 import { openSocket } from '../../testing/socket-client.js';
 import { waitUntil } from '../../testing/eventually.js';
+import { SOCKET_CLOSE_DRAIN_MS_MAX } from './limits.js';
 
 interface AppView { runtime: { state: string; pid: number | null }; sockets: { open: number; bytesIn: number; bytesOut: number } }
 
@@ -60,6 +62,88 @@ describe('WebSockets held by the platform', () => {
     await assert.rejects(openSocket(daemon, 'echo', '/public/ws'), (e: Error & { status?: number }) => e.status === 426);
     await assert.rejects(openSocket(daemon, 'echo', '/private'), (e: Error & { status?: number }) => e.status === 401);
     await assert.rejects(openSocket(daemon, 'sockets', '/.plinth/websocket/open'), (e: Error & { status?: number }) => e.status === 404);
+  });
+
+  test('inside open, the sockets API reaches the opening socket: update, send, publish, close; a refusal drops what it queued', async () => {
+    const updated = await openSocket(daemon, 'sockets', '/ws?early=update');
+    assert.equal(await updated.next(), 'tags early');
+    updated.ws.send('count');
+    assert.equal(await updated.next(), 'count 42', 'the attachment set in open was kept');
+    updated.ws.send('whoami');
+    const id = String(await updated.next());
+    updated.ws.send('list:early');
+    assert.deepEqual(JSON.parse(String(await updated.next())), [id], 'the tags set in open were kept');
+
+    const sent = await openSocket(daemon, 'sockets', '/ws?early=send');
+    assert.equal(await sent.next(), 'sent early', 'a send made during open goes first, before the open reply\'s own sends');
+    assert.equal(await sent.next(), 'welcome');
+
+    const published = await openSocket(daemon, 'sockets', '/ws?early=publish');
+    assert.equal(await published.next(), 'published early');
+    assert.equal(await published.next(), 'reached 1');
+
+    const closed = await openSocket(daemon, 'sockets', '/ws?early=close');
+    assert.equal(await closed.next(), 'before the close');
+    assert.deepEqual(await closed.closed, { code: 4002, reason: 'closed early' });
+
+    await assert.rejects(openSocket(daemon, 'sockets', '/ws?early=refuse'), (e: Error & { status?: number }) => e.status === 403);
+    updated.ws.send('list:early-refused');
+    assert.equal(await updated.next(), '[]', 'a refused socket is gone, with what it had queued');
+    for (const socket of [updated, sent, published]) socket.ws.close();
+  });
+
+  test('a socket the app accepted after its client left still gets a close event', async () => {
+    const watcher = await openSocket(daemon, 'sockets', '/ws?tags=watchers');
+    await watcher.next();
+    const leaving = new WebSocket(`ws://127.0.0.1:${daemon.port}/ws?early=slow`, { headers: { host: `sockets.localhost:${daemon.port}` } });
+    leaving.on('error', () => undefined);
+    // Watchers hear every close in the app, earlier tests' too: wait for the lines about this socket.
+    let heard = String(await watcher.next());
+    while (!heard.startsWith('opening ')) heard = String(await watcher.next());
+    const id = heard.slice('opening '.length);
+    leaving.terminate();
+    while (!heard.includes(`closed ${id}`)) heard = String(await watcher.next());
+    assert.equal(heard, `closed ${id} 1006  clean=false`);
+    watcher.ws.close();
+  });
+
+  test('what open queues for its socket is bounded by the send buffer: past it, the socket closes with 1013 after the handshake', async () => {
+    const flooded = await openSocket(daemon, 'sockets', '/ws?early=flood');
+    assert.equal((await flooded.closed).code, 1013);
+    assert.deepEqual(flooded.pending.map((m) => [(m as Buffer).length, (m as Buffer)[0]]), [1, 2, 3, 4].map((i) => [1024 * 1024, i]));
+    assert.match(daemon.cli(['logs', 'sockets']).stdout, /sockets\.too_slow/);
+  });
+
+  test('messages that arrive just before a close frame or a protocol error are answered before the close', async () => {
+    const closing = await openSocket(daemon, 'sockets', '/ws');
+    await closing.next();
+    closing.ws.send('echo:one');
+    closing.ws.send('echo:two');
+    closing.ws.close(4003, 'done');
+    assert.deepEqual(await closing.closed, { code: 4003, reason: 'done' });
+    assert.deepEqual(closing.pending, ['one', 'two'], 'both echoes came before the close frame');
+
+    const broken = await openSocket(daemon, 'sockets', '/ws');
+    await broken.next();
+    broken.ws.send('echo:three');
+    // FIN, reserved opcode 0x3, masked, empty: a protocol error (RFC 6455 §5.2), as in Autobahn 4.1.x.
+    (broken.ws as unknown as { _socket: { write(b: Buffer): void } })._socket.write(Buffer.from([0x83, 0x80, 0, 0, 0, 0]));
+    assert.equal((await broken.closed).code, 1002);
+    assert.deepEqual(broken.pending, ['three']);
+  });
+
+  test('a close waits for the app at most SOCKET_CLOSE_DRAIN_MS_MAX', async () => {
+    // Another app (a copy), so the sleeping handler does not keep the sockets app from its idle stops.
+    const socket = await openSocket(daemon, 'tight', '/ws');
+    await socket.next();
+    socket.ws.send('sleep:12000');
+    socket.ws.send('echo:too late');
+    const begun = Date.now();
+    socket.ws.close(1000);
+    assert.equal((await socket.closed).code, 1000);
+    const waited = Date.now() - begun;
+    assert.ok(waited >= SOCKET_CLOSE_DRAIN_MS_MAX - 50 && waited < 12_000, `the close was answered after ${waited} ms`);
+    assert.deepEqual(socket.pending, []);
   });
 
   test('a burst of 1000 messages arrives at the app, and back, in order', async () => {

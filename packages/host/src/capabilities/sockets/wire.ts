@@ -28,6 +28,12 @@ export const actionSchema = z.union([
   z.object({ type: z.literal('close'), code: closeCodeSchema.optional(), reason: closeReasonSchema.optional() }),
 ]);
 export type SocketAction = z.infer<typeof actionSchema>;
+/** An action as the service runs it, its payload decoded. */
+export type OutboundAction = { type: 'send'; data: string | Buffer } | { type: 'close'; code?: number | undefined; reason?: string | undefined };
+
+export function outbound(action: SocketAction): OutboundAction {
+  return action.type === 'send' ? { type: 'send', data: payloadBytes(action) } : action;
+}
 
 /** What the app answers to an event batch: actions in order, and the socket's new tags or attachment if it changed them. */
 export const eventReplySchema = z.object({
@@ -41,6 +47,7 @@ export const openReplySchema = z.union([
   z.object({ accept: z.literal(true), protocol: z.string().min(1).max(256).optional() }).and(eventReplySchema),
   z.object({ accept: z.literal(false), status: z.number().int().min(400).max(599).default(403), body: z.string().max(64 * 1024).default('') }),
 ]);
+export type OpenReply = z.infer<typeof openReplySchema>;
 
 export type SocketEvent =
   | ({ type: 'message' } & Payload)

@@ -1,13 +1,46 @@
 // A test app for platform-held WebSockets; each text message is a small command.
-import { defineApp, getClientIp, getUser, plinth } from '@plinth/guest';
+import { defineApp, getClientIp, getUser, plinth, type PlinthSocket, type SocketsClient } from '@plinth/guest';
+
+/** `?early=…`: calls the sockets API on the socket that is still opening (issue 14 §9). */
+async function openEarly(socket: PlinthSocket, mode: string, sockets: SocketsClient): Promise<void | false> {
+  switch (mode) {
+    case 'update': {
+      const view = await sockets.update(socket.id, { tags: ['early'], attachment: { count: 41 } });
+      return socket.send(`tags ${view.tags.join(',')}`);
+    }
+    case 'send':
+      await sockets.send(socket.id, 'sent early');
+      return socket.send('welcome');
+    case 'publish':
+      await sockets.update(socket.id, { tags: ['early-publish'] });
+      return socket.send(`reached ${await sockets.publish('early-publish', 'published early')}`);
+    case 'refuse':
+      await sockets.update(socket.id, { tags: ['early-refused'] });
+      await sockets.send(socket.id, 'never delivered');
+      return false;
+    case 'flood':
+      // Five 1 MiB messages: the fifth passes the 4 MiB the socket may have queued before its handshake.
+      for (let i = 1; i <= 5; i++) await sockets.send(socket.id, new Uint8Array(1024 * 1024).fill(i));
+      return;
+    case 'slow':
+      // Long enough for the test to hang up before the app accepts.
+      await sockets.publish('watchers', `opening ${socket.id}`);
+      return new Promise((resolve) => setTimeout(resolve, 2000));
+    case 'close':
+      await sockets.send(socket.id, 'before the close');
+      return sockets.close(socket.id, 4002, 'closed early');
+  }
+}
 
 export default defineApp({
   async fetch() {
     return new Response('sockets test app');
   },
   websocket: {
-    async open(socket, request) {
+    async open(socket, request, env) {
       const url = new URL(request.url);
+      const early = url.searchParams.get('early');
+      if (early) return openEarly(socket, early, plinth(env).sockets);
       if (url.searchParams.get('refuse')) return false;
       const status = url.searchParams.get('status');
       if (status) return new Response('not you', { status: Number(status) });
@@ -53,6 +86,7 @@ export default defineApp({
           for (let i = 0; i < Number(arg); i++) await sockets.publish('flood', block);
           return;
         }
+        case 'sleep': return new Promise((resolve) => setTimeout(resolve, Number(arg)));
         case 'fail': throw new Error('this event fails on purpose');
         case 'bye': return socket.close(4000, 'asked to leave');
         // 1005 may never be sent (RFC 6455 §7.4.1): the platform must refuse it without harm.
