@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { EGRESS_HEADERS_MS_MAX, EGRESS_RESPONSE_BYTES_MAX } from './capabilities/egress/limits.js';
 import { UNIX_SOCKET_PATH_CHARS_MAX } from './runtime/limits.js';
-import { SOCKET_MESSAGE_BYTES_DEFAULT } from './capabilities/sockets/limits.js';
+import { SOCKET_MESSAGE_BYTES_CEILING, SOCKET_MESSAGE_BYTES_DEFAULT } from './capabilities/sockets/limits.js';
 import { S3_IDLE_MS_DEFAULT } from './capabilities/objects/limits.js';
 import { parseS3Backend, type S3Backend } from './capabilities/objects/remote-blob-store.js';
 import { CEILING_ENV_NAMES, type AppCeilings } from './apps/ceilings.js';
@@ -33,7 +33,7 @@ const settingsSchema = z.object({
   idleStopMs: z.coerce.number().int().min(1000).max(86_400_000).default(5 * 60_000),
   egressTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(EGRESS_HEADERS_MS_MAX),
   egressResponseBytesMax: z.coerce.number().int().min(1024).max(1024 ** 3).default(EGRESS_RESPONSE_BYTES_MAX),
-  socketMessageBytesMax: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(SOCKET_MESSAGE_BYTES_DEFAULT),
+  socketMessageBytesMax: z.coerce.number().int().min(1024).max(SOCKET_MESSAGE_BYTES_CEILING).default(SOCKET_MESSAGE_BYTES_DEFAULT),
   // Five minutes: long enough for a migration of a large database, short enough that a hung one is noticed.
   afterUpdateTimeoutMs: z.coerce.number().int().min(100).max(3600_000).default(5 * 60_000),
   s3Port: z.coerce.number().int().min(0).max(65535).optional(),

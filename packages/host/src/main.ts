@@ -79,7 +79,7 @@ export async function startDaemon(config: Config, env: NodeJS.ProcessEnv, log: L
     storageBytesMax: config.appStorageBytesMax, objectBytes: (appId) => objects.storedBytes(appId),
   });
   const sockets = createSocketsService({
-    callApp: (appId, path, body, timeoutMs) => supervisor.call(appId, path, body, timeoutMs),
+    callApp: (appId, path, body, timeoutMs, answerBytesMax) => supervisor.callBytes(appId, path, body, timeoutMs, answerBytesMax),
     socketsMax: (appId) => supervisor.deployment(appId)?.manifest.limits.sockets ?? 0,
     messageBytesMax: config.socketMessageBytesMax, log, now,
     event: (appId, text) => logs.append(appId, 'platform', text),

@@ -16,9 +16,9 @@ export interface SocketInfo {
 }
 
 /** Text travels as `data`, binary as base64 `binary` (the wire format of docs/abi.md). */
-export type WirePayload = { data: string } | { binary: string };
+type WirePayload = { data: string } | { binary: string };
 
-export function toPayload(data: BytesLike): WirePayload {
+function toPayload(data: BytesLike): WirePayload {
   return typeof data === 'string' ? { data } : { binary: toBase64(toBytes(data)) };
 }
 

@@ -26,6 +26,8 @@ export const CPU_RUNAWAY_WINDOW_MS = 2_000;
 export const CPU_RUNAWAY_SHARE_MIN = 0.8;
 /** How often idle processes are looked for. */
 export const IDLE_SWEEP_MS = 1_000;
+/** A JSON answer to a platform call (after-update, alarm) is a small status; past this the call fails, so a runaway answer cannot fill the daemon's memory. */
+export const CALL_JSON_ANSWER_BYTES_MAX = 16 * 1024 * 1024;
 /** Requests may wait this long for a free slot under `limits.concurrency` before a 503. */
 export const QUEUE_WAIT_MS_MAX = 2_000;
 /** Waiting requests per app, as a multiple of its concurrency limit; more than that is a flood. */

@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Manifest } from '../apps/manifest.js';
 import { fail, ok, type Result } from '../support/result.js';
@@ -8,7 +9,7 @@ import { AppProcess, type Isolation } from './app-process.js';
 import type { AppLogs } from './app-logs.js';
 import { ConcurrencyGate } from '../support/concurrency-gate.js';
 import {
-  CPU_RUNAWAY_SHARE_MIN, CPU_RUNAWAY_WINDOW_MS, CRASH_WINDOW_MS, IDLE_SWEEP_MS, MEMORY_POLL_MS, MEMORY_POLL_MS_BUSY,
+  CALL_JSON_ANSWER_BYTES_MAX, CPU_RUNAWAY_SHARE_MIN, CPU_RUNAWAY_WINDOW_MS, CRASH_WINDOW_MS, IDLE_SWEEP_MS, MEMORY_POLL_MS, MEMORY_POLL_MS_BUSY,
   QUEUE_LENGTH_FACTOR, QUEUE_WAIT_MS_MAX, DRAIN_MS_MAX, RESTART_BACKOFF_MS_MAX, RESTART_BACKOFF_MS_MIN, UNIX_SOCKET_PATH_CHARS_MAX,
 } from './limits.js';
 import { treeCpuDemand, type CpuDemand } from './proc-tree.js';
@@ -64,6 +65,18 @@ export type CallErrorCode = DispatchErrorCode | 'app.timeout' | 'app.bad_gateway
 export interface AppAnswer {
   readonly status: number;
   readonly body: unknown;
+}
+
+/** The same, as bytes: for calls whose bodies are not JSON (socket events). */
+export interface AppBytesAnswer {
+  readonly status: number;
+  readonly body: Buffer;
+}
+
+/** A raw call body: sent as these chunks, without joining them, with a Content-Length. */
+export interface CallBody {
+  readonly contentType: string;
+  readonly chunks: readonly Uint8Array[];
 }
 
 interface Runtime {
@@ -245,22 +258,40 @@ export function createSupervisor(deps: SupervisorDeps) {
    * process if it is stopped.
    */
   async function call(appId: string, path: string, body: unknown, timeoutMs: number, slot: Slot = 'live'): Promise<Result<AppAnswer, CallErrorCode>> {
+    const answer = await callBytes(appId, path, { contentType: 'application/json', chunks: [Buffer.from(JSON.stringify(body))] }, timeoutMs, CALL_JSON_ANSWER_BYTES_MAX, slot);
+    if (!answer.ok) return answer;
+    const text = answer.value.body.toString('utf8');
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // Not JSON: the caller gets the text and decides.
+    }
+    return ok({ status: answer.value.status, body: parsed });
+  }
+
+  /** The same with a raw body each way; an answer longer than `answerBytesMax` fails the call unread. */
+  async function callBytes(appId: string, path: string, body: CallBody, timeoutMs: number, answerBytesMax: number, slot: Slot = 'live'): Promise<Result<AppBytesAnswer, CallErrorCode>> {
     const lease = await acquire(appId, slot);
     if (!lease.ok) return lease;
     const signal = AbortSignal.timeout(timeoutMs);
     try {
+      const length = body.chunks.reduce((n, chunk) => n + chunk.length, 0);
       const response = await lease.value.pool.request({
-        path, method: 'POST', body: JSON.stringify(body), signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
-        headers: { 'content-type': 'application/json', host: `${appId}.plinth.internal` },
+        path, method: 'POST', body: body.chunks.length === 1 ? body.chunks[0] : Readable.from(body.chunks, { objectMode: false }), signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+        headers: { 'content-type': body.contentType, 'content-length': String(length), host: `${appId}.plinth.internal` },
       });
-      const text = await response.body.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch {
-        // Not JSON: the caller gets the text and decides.
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        bytes += chunk.length;
+        if (bytes > answerBytesMax) {
+          response.body.destroy();
+          return fail('app.bad_gateway', `${appId} answered ${path} with more than ${answerBytesMax} bytes`);
+        }
+        chunks.push(chunk);
       }
-      return ok({ status: response.statusCode, body: parsed });
+      return ok({ status: response.statusCode, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes) });
     } catch (error) {
       if (!signal.aborted) return fail('app.bad_gateway', `${appId} failed to answer ${path}: ${(error as Error).message}`);
       lease.value.timedOut();
@@ -360,6 +391,7 @@ export function createSupervisor(deps: SupervisorDeps) {
     unload,
     acquire,
     call,
+    callBytes,
     promote,
     has: (appId: string) => runtimes.has(appId),
     deployment: (appId: string) => runtimes.get(appId)?.deployment,

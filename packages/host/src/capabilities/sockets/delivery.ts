@@ -1,19 +1,19 @@
 import type { Logger } from 'pino';
-import type { AppAnswer, CallErrorCode } from '../../runtime/supervisor.js';
+import type { AppBytesAnswer, CallBody, CallErrorCode } from '../../runtime/supervisor.js';
 import type { Result } from '../../support/result.js';
 import {
-  EVENT_BATCH_BYTES_MAX, EVENT_BATCH_EVENTS_MAX, EVENT_CALL_MS_MAX, EVENT_OVERLOAD_RETRY_MS, EVENT_OVERLOAD_WAIT_MS_MAX, EVENT_RETRY_DELAYS_MS,
+  EVENT_BATCH_BYTES_MAX, EVENT_BATCH_EVENTS_MAX, EVENT_CALL_MS_MAX, EVENT_OVERLOAD_RETRY_MS, EVENT_OVERLOAD_WAIT_MS_MAX, EVENT_REPLY_BYTES_MAX, EVENT_RETRY_DELAYS_MS,
   SOCKET_PENDING_EVENTS_MAX,
 } from './limits.js';
 import type { HeldSocket, SocketRegistry } from './registry.js';
-import { EVENTS_PATH, eventReplySchema, payloadSize, type SocketAction, type SocketEvent } from './wire.js';
+import { decodeFramed, EVENTS_PATH, eventReplySchema, framedEvents, payloadSize, type OutboundAction, type SocketEvent } from './wire.js';
 
-export type CallApp = (appId: string, path: string, body: unknown, timeoutMs: number) => Promise<Result<AppAnswer, CallErrorCode>>;
+export type CallApp = (appId: string, path: string, body: CallBody, timeoutMs: number, answerBytesMax: number) => Promise<Result<AppBytesAnswer, CallErrorCode>>;
 
 export interface DeliveryDeps {
   readonly registry: SocketRegistry;
   readonly callApp: CallApp;
-  readonly apply: (socket: HeldSocket, actions: readonly SocketAction[]) => void;
+  readonly apply: (socket: HeldSocket, actions: readonly OutboundAction[]) => void;
   readonly close: (socket: HeldSocket, code: number, reason: string) => void;
   readonly event: (appId: string, text: string) => void;
   readonly log: Logger;
@@ -88,7 +88,7 @@ export function createDelivery(deps: DeliveryDeps) {
     const overloadDeadline = Date.now() + EVENT_OVERLOAD_WAIT_MS_MAX;
     for (let attempt = 0; attempt <= EVENT_RETRY_DELAYS_MS.length; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, EVENT_RETRY_DELAYS_MS[attempt - 1]));
-      const answer = await deps.callApp(socket.appId, EVENTS_PATH, { socket: deps.registry.view(socket), events }, EVENT_CALL_MS_MAX);
+      const answer = await deps.callApp(socket.appId, EVENTS_PATH, framedEvents(deps.registry.view(socket), events), EVENT_CALL_MS_MAX, EVENT_REPLY_BYTES_MAX);
       if (!answer.ok && answer.error.code === 'app.overloaded' && Date.now() < overloadDeadline) {
         attempt--;
         await new Promise((r) => setTimeout(r, EVENT_OVERLOAD_RETRY_MS));
@@ -98,14 +98,14 @@ export function createDelivery(deps: DeliveryDeps) {
         lastError = answer.error.message;
         continue;
       }
-      const reply = eventReplySchema.safeParse(answer.value.body);
-      if (answer.value.status < 200 || answer.value.status > 299 || !reply.success) {
-        lastError = `answered ${answer.value.status}${reply.success ? '' : ` with an invalid reply: ${reply.error.issues[0]?.message}`}`;
+      const reply = decodeFramed(answer.value.body, eventReplySchema, (r) => r.actions);
+      if (answer.value.status < 200 || answer.value.status > 299 || !reply.ok) {
+        lastError = `answered ${answer.value.status}${reply.ok ? '' : ` with an invalid reply: ${reply.problem}`}`;
         continue;
       }
-      if (reply.data.tags) deps.registry.retag(socket, reply.data.tags);
-      if (reply.data.attachment !== undefined) socket.attachment = reply.data.attachment;
-      deps.apply(socket, reply.data.actions);
+      if (reply.value.tags) deps.registry.retag(socket, reply.value.tags);
+      if (reply.value.attachment !== undefined) socket.attachment = reply.value.attachment;
+      deps.apply(socket, reply.actions);
       return true;
     }
     deps.event(socket.appId, `sockets.delivery_failed socket=${socket.id} events=${events.length} after ${EVENT_RETRY_DELAYS_MS.length + 1} attempts: ${lastError}; closed with 1011`);

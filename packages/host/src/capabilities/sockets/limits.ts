@@ -5,6 +5,8 @@ export const SOCKET_TAG_CHARS_MAX = 128;
 export const SOCKET_ATTACHMENT_BYTES_MAX = 16 * 1024;
 /** Default largest message either way; PLINTH_SOCKET_MESSAGE_BYTES_MAX changes it. Past it the socket closes with 1009. */
 export const SOCKET_MESSAGE_BYTES_DEFAULT = 1024 * 1024;
+/** The most PLINTH_SOCKET_MESSAGE_BYTES_MAX may be: a message is held whole in the daemon and in the app (docs/performance.md). */
+export const SOCKET_MESSAGE_BYTES_CEILING = 64 * 1024 * 1024;
 /** Bytes queued towards one client before it counts as too slow and is closed with 1013. */
 export const SOCKET_SEND_BUFFER_BYTES_MAX = 4 * 1024 * 1024;
 /** Messages the app may send to a socket while its `open` runs; their bytes count against SOCKET_SEND_BUFFER_BYTES_MAX. */
@@ -15,6 +17,15 @@ export const SOCKET_PENDING_EVENTS_MAX = 10_000;
 export const EVENT_BATCH_EVENTS_MAX = 100;
 /** Payload bytes in one event batch (one message may exceed it alone). */
 export const EVENT_BATCH_BYTES_MAX = 1024 * 1024;
+/** Actions in one answer of the app, and the JSON header line that lists them (with tags and attachment). */
+export const EVENT_REPLY_ACTIONS_MAX = 10_000;
+export const EVENT_REPLY_HEADER_BYTES_MAX = 1024 * 1024;
+/**
+ * Bytes of one answer of the app: a full send buffer of messages and one more as large as a
+ * client may ever be allowed to send; more could not be sent, as a send past the buffer
+ * closes the socket. Longer answers fail unread, like an invalid one.
+ */
+export const EVENT_REPLY_BYTES_MAX = EVENT_REPLY_HEADER_BYTES_MAX + SOCKET_SEND_BUFFER_BYTES_MAX + SOCKET_MESSAGE_BYTES_CEILING;
 /** Delays before each retry of a failed event batch; after the last the socket closes with 1011. */
 export const EVENT_RETRY_DELAYS_MS: readonly number[] = [100, 500, 2_000];
 /** An app at its concurrency cap delays events this long per try, for at most EVENT_OVERLOAD_WAIT_MS_MAX, before tries count as failures. */

@@ -92,7 +92,7 @@ export function createSocketRegistry(now: () => number, onTooSlow: (socket: Held
      * Sends unless the client has fallen too far behind, in which case it is closed with 1013.
      * Before the handshake completes, the message waits in `early`, within the same byte bound.
      */
-    send(socket: HeldSocket, data: string | Buffer): SendOutcome {
+    send(socket: HeldSocket, data: string | Buffer, binary = typeof data !== 'string'): SendOutcome {
       const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
       const { ws } = socket;
       if (!ws) {
@@ -101,7 +101,7 @@ export function createSocketRegistry(now: () => number, onTooSlow: (socket: Held
           onTooSlow(socket);
           return 'too_slow';
         }
-        socket.early.push({ type: 'send', data });
+        socket.early.push({ type: 'send', data, binary });
         socket.earlyBytes += bytes;
         return 'sent';
       }
@@ -110,7 +110,7 @@ export function createSocketRegistry(now: () => number, onTooSlow: (socket: Held
         onTooSlow(socket);
         return 'too_slow';
       }
-      ws.send(data);
+      ws.send(data, { binary });
       socket.bytesOut += bytes;
       socket.lastActivity = now();
       return 'sent';

@@ -7,9 +7,9 @@ import type { PlinthError } from '../../support/result.js';
 import { WebSocketServer, type RawData } from 'ws';
 import { HeldWebSocket } from './held-websocket.js';
 import { createDelivery, type CallApp } from './delivery.js';
-import { EVENT_CALL_MS_MAX, SOCKET_CLOSE_DRAIN_MS_MAX, SOCKET_CLOSE_GRACE_MS, SOCKET_IDLE_MS_MAX, SOCKET_PING_INTERVAL_MS } from './limits.js';
+import { EVENT_CALL_MS_MAX, EVENT_REPLY_BYTES_MAX, SOCKET_CLOSE_DRAIN_MS_MAX, SOCKET_CLOSE_GRACE_MS, SOCKET_IDLE_MS_MAX, SOCKET_PING_INTERVAL_MS } from './limits.js';
 import { createSocketRegistry, type HeldSocket, type SocketUser } from './registry.js';
-import { OPEN_PATH, openReplySchema, outbound, type OpenReply, type OutboundAction } from './wire.js';
+import { decodeFramed, OPEN_PATH, openReplySchema, type OpenReply, type OutboundAction } from './wire.js';
 
 export interface SocketsDeps {
   readonly callApp: CallApp;
@@ -80,7 +80,7 @@ export function createSocketsService(deps: SocketsDeps) {
 
   function apply(socket: HeldSocket, actions: readonly OutboundAction[]): void {
     for (const action of actions) {
-      if (action.type === 'send') registry.send(socket, action.data);
+      if (action.type === 'send') registry.send(socket, action.data, action.binary);
       else close(socket, action.code ?? 1000, action.reason ?? '');
     }
   }
@@ -102,7 +102,7 @@ export function createSocketsService(deps: SocketsDeps) {
       ws.closeAtOnce(1011);
     }
   }
-  const delivery = createDelivery({ registry, callApp: deps.callApp, apply: (socket, actions) => apply(socket, actions.map(outbound)), close, event: deps.event, log: deps.log });
+  const delivery = createDelivery({ registry, callApp: deps.callApp, apply, close, event: deps.event, log: deps.log });
 
   function statsOf(appId: string): AppSocketStats {
     let stats = totals.get(appId);
@@ -111,15 +111,16 @@ export function createSocketsService(deps: SocketsDeps) {
   }
 
   function onMessage(socket: HeldSocket, data: RawData, isBinary: boolean): void {
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    // ws hands a Buffer (binaryType nodebuffer); it is kept as is, not copied, until the app has it.
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     socket.bytesIn += bytes.length;
     socket.lastActivity = deps.now();
     const auto = autoResponses.get(socket.appId);
-    if (!isBinary && auto && bytes.toString('utf8') === auto.request) {
+    if (!isBinary && auto && bytes.length === Buffer.byteLength(auto.request) && bytes.toString('utf8') === auto.request) {
       registry.send(socket, auto.response);
       return;
     }
-    delivery.enqueue(socket, isBinary ? { type: 'message', binary: bytes.toString('base64') } : { type: 'message', data: bytes.toString('utf8') });
+    delivery.enqueue(socket, { type: 'message', binary: isBinary, data: bytes });
   }
 
   function onClose(socket: HeldSocket, code: number, reason: Buffer): void {
@@ -171,7 +172,7 @@ export function createSocketsService(deps: SocketsDeps) {
     let held = false;
     server.handleUpgrade(req, netSocket, head, (ws) => {
       held = true;
-      hold(ws, socket, verdict.reply.actions.map(outbound));
+      hold(ws, socket, verdict.actions);
     });
     // ws completes an upgrade synchronously (there is no verifyClient); it did not when the client already left.
     if (!held) {
@@ -181,20 +182,21 @@ export function createSocketsService(deps: SocketsDeps) {
   }
 
   type Verdict =
-    | { kind: 'accepted'; reply: Extract<OpenReply, { accept: true }> }
+    | { kind: 'accepted'; reply: Extract<OpenReply, { accept: true }>; actions: OutboundAction[] }
     | { kind: 'refused'; status: number; body: string }
     | { kind: 'failed'; error: PlinthError };
 
   async function askToOpen(req: IncomingMessage, socket: HeldSocket, request: UpgradeRequest): Promise<Verdict> {
     const view = registry.view(socket);
-    const answer = await deps.callApp(request.appId, OPEN_PATH, { socket: view, request: { url: request.url, method: 'GET', headers: request.headers } }, EVENT_CALL_MS_MAX);
+    const body = Buffer.from(JSON.stringify({ socket: view, request: { url: request.url, method: 'GET', headers: request.headers } }));
+    const answer = await deps.callApp(request.appId, OPEN_PATH, { contentType: 'application/json', chunks: [body] }, EVENT_CALL_MS_MAX, EVENT_REPLY_BYTES_MAX);
     if (!answer.ok) return { kind: 'failed', error: answer.error };
-    const reply = openReplySchema.safeParse(answer.value.body);
-    if (answer.value.status !== 200 || !reply.success) {
-      return { kind: 'failed', error: { code: 'sockets.bad_open_reply', message: `${request.appId} answered the open event with ${answer.value.status} and no valid reply` } };
+    const reply = decodeFramed(answer.value.body, openReplySchema, (r) => (r.accept ? r.actions : []));
+    if (answer.value.status !== 200 || !reply.ok) {
+      return { kind: 'failed', error: { code: 'sockets.bad_open_reply', message: `${request.appId} answered the open event with ${answer.value.status} and no valid reply${reply.ok ? '' : `: ${reply.problem}`}` } };
     }
-    if (!reply.data.accept) return { kind: 'refused', status: reply.data.status, body: reply.data.body };
-    const { protocol } = reply.data;
+    if (!reply.value.accept) return { kind: 'refused', status: reply.value.status, body: reply.value.body };
+    const { protocol } = reply.value;
     if (protocol !== undefined) {
       const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
       if (!offered.includes(protocol)) {
@@ -202,7 +204,7 @@ export function createSocketsService(deps: SocketsDeps) {
       }
       chosenProtocol.set(req, protocol);
     }
-    return { kind: 'accepted', reply: reply.data };
+    return { kind: 'accepted', reply: reply.value, actions: reply.actions };
   }
 
   const heartbeat = setInterval(() => {

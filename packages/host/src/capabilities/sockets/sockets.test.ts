@@ -162,6 +162,10 @@ describe('WebSockets held by the platform', () => {
     assert.deepEqual(await socket.next(), binary);
     socket.ws.send('echo:ünïcödé ✓');
     assert.equal(await socket.next(), 'ünïcödé ✓');
+    socket.ws.send('');
+    assert.equal(await socket.next(), '', 'an empty text message');
+    socket.ws.send(Buffer.alloc(0));
+    assert.deepEqual(await socket.next(), Buffer.alloc(0), 'an empty binary message');
     socket.ws.close();
   });
 
