@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Socket message memory: the peak resident memory of an echo app's workerd while one
-// WebSocket message of each size goes through it (client → daemon → app → daemon → client).
+// Socket message memory: the peak resident memory of an echo app's workerd while large
+// WebSocket messages go through it (client → daemon → app → daemon → client).
 // Each round starts a fresh app process (the daemon stops it after 2 s idle, and a small
 // echo starts it again), so that garbage from earlier sizes does not count, and resets its
 // peak RSS (`5` into /proc/<pid>/clear_refs for every process of its tree). It then sends

@@ -15,7 +15,7 @@ export interface SocketInfo {
   readonly openedAt: string;
 }
 
-/** Text travels as `data`, binary as base64 `binary` (the wire format of docs/abi.md). */
+/** The platform API's payloads: text as `data`, binary as base64 `binary` (docs/abi.md, Sockets). */
 type WirePayload = { data: string } | { binary: string };
 
 function toPayload(data: BytesLike): WirePayload {

@@ -8,7 +8,7 @@ import { REPO_ROOT, TEST_APPS, addUser, installApp, startTestDaemon, type TestDa
 import WebSocket from 'ws';
 import { openSocket } from '../../testing/socket-client.js';
 import { waitUntil } from '../../testing/eventually.js';
-import { SOCKET_CLOSE_DRAIN_MS_MAX } from './limits.js';
+import { EVENT_REPLY_BYTES_MAX, SOCKET_CLOSE_DRAIN_MS_MAX } from './limits.js';
 
 interface AppView { runtime: { state: string; pid: number | null }; sockets: { open: number; bytesIn: number; bytesOut: number } }
 
@@ -294,6 +294,15 @@ describe('WebSockets held by the platform', () => {
     assert.equal(daemon.process.exitCode, null, 'the daemon is still running');
     assert.match(daemon.cli(['logs', 'sockets']).stdout, /sockets\.delivery_failed/);
     watcher.ws.close();
+  });
+
+  test('an answer longer than EVENT_REPLY_BYTES_MAX fails unread: the socket closes with 1011', async () => {
+    const socket = await openSocket(daemon, 'sockets', '/ws');
+    await socket.next();
+    socket.ws.send(`huge:${EVENT_REPLY_BYTES_MAX / (1024 * 1024) + 1}`);
+    assert.equal((await socket.closed).code, 1011);
+    assert.deepEqual(socket.pending, []);
+    assert.match(daemon.cli(['logs', 'sockets']).stdout, new RegExp(`sockets\\.delivery_failed .*more than ${EVENT_REPLY_BYTES_MAX} bytes`));
   });
 
   test('plinth apps shows open sockets and bytes are counted', async () => {

@@ -87,6 +87,8 @@ export default defineApp({
           return;
         }
         case 'sleep': return new Promise((resolve) => setTimeout(resolve, Number(arg)));
+        // One message of `arg` MiB in the answer (zeros: cheap to make, but sent whole).
+        case 'huge': return socket.send(new Uint8Array(Number(arg) * 1024 * 1024));
         case 'fail': throw new Error('this event fails on purpose');
         case 'bye': return socket.close(4000, 'asked to leave');
         // 1005 may never be sent (RFC 6455 §7.4.1): the platform must refuse it without harm.
