@@ -8,7 +8,8 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    timeout: 15_000,
+    // A first start on a busy 2-core machine (two test files at once, each with daemons) took over 15 s in CI.
+    timeout: 60_000,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 }
