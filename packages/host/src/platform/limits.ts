@@ -9,9 +9,9 @@ export const HOLD_MS_MAX = 30_000;
 export const PLATFORM_CALLS_IN_FLIGHT_MAX = 16;
 /**
  * A JSON call with a body this large (or of unknown length) is a large call: its JSON is parsed in
- * a worker thread (json-body.ts), and each app runs one large call at a time, because what is left
- * on the shared event loop (reading the body, taking the parsed value back, base64) still grows
- * with its size.
+ * the low-priority background thread (support/background-thread.ts), and each app runs one large
+ * call at a time, because what is left on the shared event loop (reading the body, taking the
+ * parsed value back, base64) still grows with its size.
  */
 export const PLATFORM_LARGE_BODY_BYTES_MIN = 64 * 1024;
 /** Large calls one app has running at once (see PLATFORM_LARGE_BODY_BYTES_MIN); others wait in the queue. */

@@ -96,7 +96,7 @@ interface Runtime {
   consecutiveCrashes: number;
   restarts: number;
   nextStartAt: number;
-  /** Set when a request timed out: the process's CPU time then, to tell a runaway from a slow wait. */
+  /** Set when a request timed out: the process's CPU demand then (run and run-queue time), to tell a runaway from a slow wait. */
   cpuWatch: { readonly process: AppProcess; readonly since: number; readonly start: CpuDemand } | null;
 }
 

@@ -31,7 +31,6 @@ interface KeyRow { name: string; version: number; public_key: Buffer; sealed_pri
 /** Ed25519 SPKI DER is a fixed 12-byte prefix followed by the raw 32-byte key (RFC 8410). */
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
-/** Ed25519 in libuv's thread pool: the callback forms run off the event loop, which every app shares. */
 /**
  * Off the event loop: small inputs in libuv's thread pool, large ones in the low-priority
  * background thread, so a flood of 1 MiB signatures yields the CPU to other apps' calls.
