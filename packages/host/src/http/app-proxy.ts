@@ -225,7 +225,17 @@ export function createAppProxy(deps: AppProxyDeps) {
   return { handleApp, handleUpgrade };
 
   async function proxy(req: IncomingMessage, res: ServerResponse, appId: string, target: string, headers: IncomingHttpHeaders, timeoutMs: number): Promise<void> {
+    // The client may leave while the request waits for a slot or for the process to start; its
+    // 'close' has then passed, so the lease must be given back here or the slot is lost for good.
+    let clientGone = false;
+    const noteClientGone = () => { clientGone = true; };
+    res.once('close', noteClientGone);
     const lease = await deps.supervisor.acquire(appId);
+    res.off('close', noteClientGone);
+    if (clientGone) {
+      if (lease.ok) lease.value.release();
+      return;
+    }
     if (!lease.ok) {
       const retry: Record<string, string> = lease.error.code === 'app.overloaded' ? { 'retry-after': String(RETRY_AFTER_SECONDS) } : {};
       return sendError(res, lease.error, retry);

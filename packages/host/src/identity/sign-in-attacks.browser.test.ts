@@ -114,7 +114,9 @@ describe('sign-in attacks in a real browser', () => {
   async function whoIsOnEcho(page: Page): Promise<string> {
     const response = await page.goto(appUrl('echo', '/private/who'));
     if (new URL(page.url()).pathname === '/login') return 'sign-in page';
-    const echo = (await response!.json()) as Echo;
+    const body = await response!.text();
+    const echo = JSON.parse(body) as Partial<Echo>;
+    assert.ok(echo.headers, `echo answered ${response!.status()} ${body}; daemon log: ${daemon!.output().slice(-2000)}`);
     return echo.headers['plinth-user-email'] ?? 'anonymous';
   }
 

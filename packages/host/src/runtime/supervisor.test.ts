@@ -68,6 +68,26 @@ describe('workerd supervisor', () => {
     assert.equal((await appView(daemon, 'echo')).runtime.inFlight, 0);
   });
 
+  test('a request whose client leaves while it waits for a slot or a start gives its slot back', async () => {
+    // Two requests hold both of echo's slots; two more wait in the queue, and their clients leave.
+    const holders = [0, 1].map(() => daemon.fetch(daemon.appUrl('echo', '/slow?ms=1500')));
+    await eventually(() => appView(daemon, 'echo'), (v) => v.runtime.inFlight === 2);
+    const leavers = [0, 1].map(() => daemon.fetch(daemon.appUrl('echo', '/public/left'), { signal: AbortSignal.timeout(300) }).catch((error: Error) => error.name));
+    assert.deepEqual(await Promise.all(leavers), ['TimeoutError', 'TimeoutError']);
+    assert.deepEqual((await Promise.all(holders)).map((r) => r.status), [200, 200]);
+    // Before the fix the waiters got the slots after their clients had gone, and never gave them back.
+    const settled = await eventually(() => appView(daemon, 'echo'), (v) => v.runtime.inFlight === 0);
+    assert.equal(settled.runtime.inFlight, 0);
+    // The same for a client that leaves while the app process starts.
+    await eventually(() => appView(daemon, 'echo'), (v) => v.runtime.state === 'stopped');
+    const starting = await Promise.all([0, 1].map(() => daemon.fetch(daemon.appUrl('echo', '/public/left'), { signal: AbortSignal.timeout(5) }).catch((error: Error) => error.name)));
+    assert.deepEqual(starting, ['TimeoutError', 'TimeoutError']);
+    const afterStart = await eventually(() => appView(daemon, 'echo'), (v) => v.runtime.state === 'running' && v.runtime.inFlight === 0);
+    assert.deepEqual([afterStart.runtime.state, afterStart.runtime.inFlight], ['running', 0]);
+    const responses = await Promise.all([0, 1].map(() => daemon.fetch(daemon.appUrl('echo', '/public/after'))));
+    assert.deepEqual(responses.map((r) => r.status), [200, 200]);
+  });
+
   test('a request past limits.requestTimeoutMs gets 504', async () => {
     const response = await daemon.fetch(daemon.appUrl('echo', '/slow?ms=6000'));
     assert.equal(response.status, 504);
