@@ -6,9 +6,7 @@ import type { AppRegistry } from '../apps/app-registry.js';
 import type { EgressProxy } from '../capabilities/egress/index.js';
 import type { SocketsService } from '../capabilities/sockets/index.js';
 import type { Alarms } from '../capabilities/alarms/index.js';
-import type { KeysService } from '../capabilities/keys/index.js';
-import type { Objects } from '../capabilities/objects/index.js';
-import { AUDIT_PAGE_ROWS_MAX } from '../capabilities/keys/limits.js';
+import type { AdminCall, AdminRouteHandler } from '../capabilities/capability.js';
 import { RootKeyError, type Keyring } from '../keyring/keyring.js';
 import type { Installer } from '../apps/installer.js';
 import type { Updater } from '../apps/updater.js';
@@ -34,17 +32,18 @@ export interface AdminApiDeps {
   readonly egress: EgressProxy;
   readonly sockets: Pick<SocketsService, 'stats'>;
   readonly alarms: Pick<Alarms, 'get'>;
-  readonly keys: KeysService;
-  readonly objects: Pick<Objects, 'credentials' | 'rotateCredentials' | 'usage'>;
+  /** Each capability's admin routes (Capability.admin), all under `apps/:id/`: the app is checked to exist first. */
+  readonly capabilityRoutes: Readonly<Record<string, AdminRouteHandler>>;
   readonly keyring: Keyring;
   readonly supervisor: Supervisor;
   readonly users: UserStore;
   readonly sessions: SessionStore;
   readonly logs: AppLogs;
   readonly appUrl: (appId: string) => string;
-  /** The S3 endpoint `plinth objects credentials` prints: the S3 port when there is one, else `s3.<base host>`. */
-  readonly objectsEndpoint: URL;
 }
+
+/** A route of the admin API's own: it writes its answer. */
+type OwnRoute = (call: AdminCall) => Promise<void> | void;
 
 const tokenRequestSchema = z.object({ user: emailSchema, app: z.string().min(1).max(64) });
 const revokeSchema = z.object({ token: z.string().min(1).max(256) });
@@ -105,91 +104,87 @@ export function createAdminApi(deps: AdminApiDeps) {
     req.socket.once('close', unsubscribe);
   }
 
+  const ok200 = (res: ServerResponse, result: { ok: true; value: unknown } | { ok: false; error: PlinthError }, status = 200) =>
+    (result.ok ? sendJson(res, status, result.value) : sendError(res, result.error));
+
+  /** Installed apps: list, install, inspect, uninstall and their console output. */
+  const appRoutes: Record<string, OwnRoute> = {
+    'GET apps': ({ res }) => sendJson(res, 200, { apps: deps.registry.list().map((a) => appView(a.id)) }),
+    'POST apps': ({ req, res }) => install(req, res),
+    'GET apps/:id': ({ res, id }) => {
+      const view = appView(id!);
+      return view ? sendJson(res, 200, view) : sendError(res, appNotFound(id!));
+    },
+    'DELETE apps/:id': async ({ res, url, id }) => ok200(res, await deps.installer.uninstall(id!, url.searchParams.get('keepData') === 'true')),
+    'GET apps/:id/logs': ({ req, res, url, id }) => {
+      if (!deps.registry.get(id!)) return sendError(res, appNotFound(id!));
+      const lines = Math.min(Math.max(Number(url.searchParams.get('lines') ?? LOG_LINES_DEFAULT) || LOG_LINES_DEFAULT, 1), LOG_LINES_MAX);
+      if (url.searchParams.get('follow') === 'true') return followLogs(req, res, id!, lines);
+      return sendJson(res, 200, { lines: deps.logs.tail(id!, lines) });
+    },
+  };
+
+  /** Gated updates and rollbacks (apps/updater.ts). */
+  const updateRoutes: Record<string, OwnRoute> = {
+    'POST apps/:id/updates': async ({ req, res, url, id }) => {
+      const body = await readBody(req, PACKAGE_BYTES_MAX);
+      if (!body) return sendError(res, { code: 'package.too_large', message: `a package is at most ${PACKAGE_BYTES_MAX} bytes` });
+      return ok200(res, await deps.updater.update(id!, body, url.searchParams.get('allowDowngrade') === 'true'));
+    },
+    'GET apps/:id/updates': ({ res, id }) => {
+      if (!deps.registry.get(id!)) return sendError(res, appNotFound(id!));
+      return sendJson(res, 200, { history: deps.updater.history(id!) });
+    },
+    'POST apps/:id/rollbacks': async ({ res, id }) => ok200(res, await deps.updater.rollback(id!)),
+    'POST root-key-rotations': ({ res }) => {
+      try {
+        return sendJson(res, 200, deps.keyring.rotateRootKey());
+      } catch (error) {
+        if (error instanceof RootKeyError) return sendError(res, { code: 'keyring.rotation_unavailable', message: error.message });
+        throw error;
+      }
+    },
+  };
+
+  /** Console users and the bearer tokens an operator hands out. */
+  const identityRoutes: Record<string, OwnRoute> = {
+    'GET users': ({ res }) => sendJson(res, 200, { users: deps.users.list() }),
+    'POST users': async ({ req, res }) => {
+      const input = await json(req, res, newUserSchema);
+      if (input) ok200(res, await deps.users.add(input), 201);
+    },
+    'POST tokens': async ({ req, res }) => {
+      const input = await json(req, res, tokenRequestSchema);
+      if (!input) return;
+      const user = deps.users.findByEmail(input.user);
+      if (!user) return sendError(res, { code: 'users.not_found', message: `no user has email ${input.user}` });
+      if (!deps.registry.get(input.app)) return sendError(res, appNotFound(input.app));
+      const token = deps.sessions.issue('bearer', user.id, BEARER_TOKEN_MS, { appId: input.app });
+      return sendJson(res, 201, { token, user: user.email, app: input.app, expiresInDays: Math.round(BEARER_TOKEN_MS / 86_400_000) });
+    },
+    'DELETE tokens': async ({ req, res }) => {
+      const input = await json(req, res, revokeSchema);
+      if (!input) return;
+      if (!deps.sessions.find('bearer', input.token)) return sendError(res, { code: 'auth.token_not_found', message: 'no live bearer token matches' });
+      deps.sessions.revoke(input.token);
+      return sendJson(res, 200, { revoked: true });
+    },
+  };
+
+  /** A capability's route runs for an installed app only, and answers JSON or an error. */
+  const capabilityRoutes = Object.fromEntries(Object.entries(deps.capabilityRoutes).map(([key, handler]): [string, OwnRoute] => [key, async (call) => {
+    if (!deps.registry.get(call.id!)) return sendError(call.res, appNotFound(call.id!));
+    ok200(call.res, await handler(call));
+  }]));
+
+  const routes: Readonly<Record<string, OwnRoute>> = { ...appRoutes, ...updateRoutes, ...identityRoutes, ...capabilityRoutes };
+
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const parts = url.pathname.split('/').slice(3).map(decodeURIComponent);
-    const [resource, id, sub] = parts;
+    const [resource, id, sub] = url.pathname.split('/').slice(3).map(decodeURIComponent);
     const key = `${req.method} ${resource ?? ''}${id !== undefined ? '/:id' : ''}${sub ? `/${sub}` : ''}`;
-    switch (key) {
-      case 'GET apps':
-        return sendJson(res, 200, { apps: deps.registry.list().map((a) => appView(a.id)) });
-      case 'POST apps':
-        return install(req, res);
-      case 'GET apps/:id': {
-        const view = appView(id!);
-        return view ? sendJson(res, 200, view) : sendError(res, appNotFound(id!));
-      }
-      case 'DELETE apps/:id': {
-        const result = await deps.installer.uninstall(id!, url.searchParams.get('keepData') === 'true');
-        return result.ok ? sendJson(res, 200, result.value) : sendError(res, result.error);
-      }
-      case 'GET apps/:id/logs': {
-        if (!deps.registry.get(id!)) return sendError(res, appNotFound(id!));
-        const lines = Math.min(Math.max(Number(url.searchParams.get('lines') ?? LOG_LINES_DEFAULT) || LOG_LINES_DEFAULT, 1), LOG_LINES_MAX);
-        if (url.searchParams.get('follow') === 'true') return followLogs(req, res, id!, lines);
-        return sendJson(res, 200, { lines: deps.logs.tail(id!, lines) });
-      }
-      case 'GET apps/:id/audit': {
-        if (!deps.registry.get(id!)) return sendError(res, appNotFound(id!));
-        const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? AUDIT_PAGE_ROWS_MAX) || AUDIT_PAGE_ROWS_MAX, 1), AUDIT_PAGE_ROWS_MAX);
-        return sendJson(res, 200, { audit: deps.keys.audit(id!, limit) });
-      }
-      case 'GET apps/:id/objects':
-        if (!deps.registry.get(id!)) return sendError(res, appNotFound(id!));
-        return sendJson(res, 200, deps.objects.usage(id!));
-      case 'GET apps/:id/objects-credentials':
-        if (!deps.registry.get(id!)) return sendError(res, appNotFound(id!));
-        return sendJson(res, 200, deps.objects.credentials(id!, deps.objectsEndpoint));
-      case 'POST apps/:id/objects-credentials':
-        if (!deps.registry.get(id!)) return sendError(res, appNotFound(id!));
-        return sendJson(res, 200, deps.objects.rotateCredentials(id!, deps.objectsEndpoint));
-      case 'POST root-key-rotations': {
-        try {
-          return sendJson(res, 200, deps.keyring.rotateRootKey());
-        } catch (error) {
-          if (error instanceof RootKeyError) return sendError(res, { code: 'keyring.rotation_unavailable', message: error.message });
-          throw error;
-        }
-      }
-      case 'POST apps/:id/updates': {
-        const body = await readBody(req, PACKAGE_BYTES_MAX);
-        if (!body) return sendError(res, { code: 'package.too_large', message: `a package is at most ${PACKAGE_BYTES_MAX} bytes` });
-        const result = await deps.updater.update(id!, body, url.searchParams.get('allowDowngrade') === 'true');
-        return result.ok ? sendJson(res, 200, result.value) : sendError(res, result.error);
-      }
-      case 'GET apps/:id/updates':
-        if (!deps.registry.get(id!)) return sendError(res, appNotFound(id!));
-        return sendJson(res, 200, { history: deps.updater.history(id!) });
-      case 'POST apps/:id/rollbacks': {
-        const result = await deps.updater.rollback(id!);
-        return result.ok ? sendJson(res, 200, result.value) : sendError(res, result.error);
-      }
-      case 'GET users':
-        return sendJson(res, 200, { users: deps.users.list() });
-      case 'POST users': {
-        const input = await json(req, res, newUserSchema);
-        if (!input) return;
-        const result = await deps.users.add(input);
-        return result.ok ? sendJson(res, 201, result.value) : sendError(res, result.error);
-      }
-      case 'POST tokens': {
-        const input = await json(req, res, tokenRequestSchema);
-        if (!input) return;
-        const user = deps.users.findByEmail(input.user);
-        if (!user) return sendError(res, { code: 'users.not_found', message: `no user has email ${input.user}` });
-        if (!deps.registry.get(input.app)) return sendError(res, appNotFound(input.app));
-        const token = deps.sessions.issue('bearer', user.id, BEARER_TOKEN_MS, { appId: input.app });
-        return sendJson(res, 201, { token, user: user.email, app: input.app, expiresInDays: Math.round(BEARER_TOKEN_MS / 86_400_000) });
-      }
-      case 'DELETE tokens': {
-        const input = await json(req, res, revokeSchema);
-        if (!input) return;
-        if (!deps.sessions.find('bearer', input.token)) return sendError(res, { code: 'auth.token_not_found', message: 'no live bearer token matches' });
-        deps.sessions.revoke(input.token);
-        return sendJson(res, 200, { revoked: true });
-      }
-      default:
-        return sendError(res, { code: 'http.not_found', message: `${req.method} ${url.pathname} is not an admin API route` });
-    }
+    const handler = routes[key];
+    if (!handler) return sendError(res, { code: 'http.not_found', message: `${req.method} ${url.pathname} is not an admin API route` });
+    await handler({ req, res, url, id });
   }
 
   return async function handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

@@ -1,99 +1,47 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { PlinthError } from '../support/result.js';
+import { mergeErrorTables, type ErrorTable } from '../support/error-table.js';
+import { APPS_ERRORS } from '../apps/errors.js';
+import { ALARMS_ERRORS } from '../capabilities/alarms/errors.js';
+import { ASSETS_ERRORS } from '../capabilities/assets/errors.js';
+import { EGRESS_ERRORS } from '../capabilities/egress/errors.js';
+import { KEYS_ERRORS } from '../capabilities/keys/errors.js';
+import { OBJECTS_ERRORS } from '../capabilities/objects/errors.js';
+import { SECRETS_ERRORS } from '../capabilities/secrets/errors.js';
+import { SOCKETS_ERRORS } from '../capabilities/sockets/errors.js';
+import { SQL_ERRORS } from '../capabilities/sql/errors.js';
+import { IDENTITY_ERRORS } from '../identity/errors.js';
+import { PLATFORM_ERRORS } from '../platform/errors.js';
+import { RUNTIME_ERRORS } from '../runtime/errors.js';
+
+/** The edge's own codes: HTTP parsing, the admin API's token, and root-key rotation it offers. */
+type EdgeErrorCode = 'http.not_found' | 'http.method_not_allowed' | 'http.body_too_large' | 'http.bad_request' | 'admin.unauthorized' | 'keyring.rotation_unavailable';
+
+const EDGE_ERRORS = {
+  'http.not_found': { status: 404 },
+  'http.method_not_allowed': { status: 405 },
+  'http.body_too_large': { status: 413 },
+  'http.bad_request': { status: 400 },
+  'admin.unauthorized': { status: 401, fix: 'send the admin token from <data>/admin.token as `Authorization: Bearer <token>`' },
+  'keyring.rotation_unavailable': { status: 409 },
+} as const satisfies ErrorTable<EdgeErrorCode>;
 
 /**
- * The one table from error codes to HTTP statuses (STYLE §6). Codes not listed
- * here fall back by their suffix, then to 400.
+ * The one map from error codes to HTTP statuses (STYLE §6), merged from each owner's errors.ts.
+ * Those files are imported directly, not through their folder's index.ts: none imports this module,
+ * so the edge reads them while the capabilities that answer through it are still loading.
  */
-const STATUS_BY_CODE: Record<string, number> = {
-  'auth.required': 401,
-  'auth.invalid_token': 401,
-  'auth.wrong_app': 403,
-  'auth.forbidden': 403,
-  'auth.bad_credentials': 401,
-  'auth.csrf_rejected': 403,
-  'auth.too_many_attempts': 429,
-  'auth.state_mismatch': 400,
-  'admin.unauthorized': 401,
-  'app.not_found': 404,
-  'app.exists': 409,
-  'app.busy': 409,
-  'app.unavailable': 503,
-  'app.overloaded': 503,
-  'app.timeout': 504,
-  'app.bad_gateway': 502,
-  'http.not_found': 404,
-  'http.method_not_allowed': 405,
-  'http.body_too_large': 413,
-  'http.bad_request': 400,
-  'package.too_large': 413,
-  'package.signer_mismatch': 409,
-  'manifest.above_ceiling': 400,
-  'users.exists': 409,
-  'users.not_found': 404,
-  'platform.internal': 500,
-  'assets.bad_path': 400,
-  'assets.precondition_failed': 412,
-  'assets.range_not_satisfiable': 416,
-  'egress.host_not_allowed': 403,
-  'egress.private_address': 403,
-  'egress.platform_port': 403,
-  'egress.dns_failed': 502,
-  'egress.upstream_failed': 502,
-  'egress.response_too_large': 502,
-  'egress.timeout': 504,
-  'egress.busy': 503,
-  'platform.bad_request': 400,
-  'secrets.too_many': 409,
-  'keys.exists': 409,
-  'keys.too_many': 409,
-  'keys.too_many_versions': 409,
-  'keyring.rotation_unavailable': 409,
-  'sql.exists': 409,
-  'sql.too_many': 409,
-  'sql.storage_full': 507,
-  'sql.constraint_violation': 409,
-  'sql.not_authorized': 403,
-  'sql.timeout': 408,
-  'sql.busy': 503,
-  'sql.overloaded': 503,
-  'sql.unavailable': 503,
-  'sql.too_many_transactions': 409,
-  'sql.too_many_transfers': 409,
-  'sql.transfer_offset_mismatch': 409,
-  'sockets.limit': 503,
-  'sockets.bad_open_reply': 502,
-  'sockets.not_found': 404,
-  'alarm.out_of_range': 400,
-  'platform.update_in_progress': 503,
-  'platform.too_many_calls': 429,
-  'update.wrong_app': 400,
-  'update.not_newer': 409,
-  'update.same_version': 409,
-  'update.too_old': 409,
-  'update.in_progress': 409,
-  'update.after_update_failed': 409,
-  'update.snapshot_failed': 500,
-  'update.nothing_to_roll_back': 409,
-  'objects.no_such_bucket': 404,
-  'objects.no_such_key': 404,
-  'objects.no_such_upload': 404,
-  'objects.bucket_not_empty': 409,
-  'objects.bucket_already_owned_by_you': 409,
-  'objects.precondition_failed': 412,
-  'objects.invalid_range': 416,
-  'objects.invalid_part_number': 416,
-  'objects.not_implemented': 501,
-  'objects.internal_error': 500,
-};
+const ERRORS_BY_CODE = mergeErrorTables([
+  EDGE_ERRORS, PLATFORM_ERRORS, IDENTITY_ERRORS, APPS_ERRORS, RUNTIME_ERRORS,
+  SECRETS_ERRORS, KEYS_ERRORS, SQL_ERRORS, OBJECTS_ERRORS, SOCKETS_ERRORS, ALARMS_ERRORS, EGRESS_ERRORS, ASSETS_ERRORS,
+]);
+
+/** A code no table lists is a bug in its owner; it answers 400 rather than taking the request down. */
+const UNLISTED_CODE_STATUS = 400;
 
 export function statusFor(code: string): number {
-  const exact = STATUS_BY_CODE[code];
-  if (exact) return exact;
-  if (code.endsWith('not_found')) return 404;
-  if (code.endsWith('too_large')) return 413;
-  return 400;
+  return ERRORS_BY_CODE.get(code)?.status ?? UNLISTED_CODE_STATUS;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -4,8 +4,22 @@ import Database from 'better-sqlite3';
 export type ControlPlane = Database.Database;
 
 /**
- * Versioned migrations: each runs once, in order, in its own transaction, and
- * `user_version` records the last one applied. Never edit a shipped entry; append.
+ * Tables a capability keeps in the shared control-plane database. Applied when the capability
+ * is built, in any order and as often as the daemon starts: statements are `IF NOT EXISTS`, and
+ * a column added after the table first shipped is added only where it is missing, so data files
+ * written by earlier builds keep working.
+ */
+export interface TableSchema {
+  /** `CREATE TABLE IF NOT EXISTS …` and its `CREATE INDEX IF NOT EXISTS …`, with the columns it first shipped with. */
+  readonly create: string;
+  readonly addedColumns?: readonly { readonly table: string; readonly column: string; readonly definition: string }[];
+}
+
+/**
+ * The platform's own tables (apps, identity, keyring, updates). Versioned migrations: each runs
+ * once, in order, in its own transaction, and `user_version` records the last one applied.
+ * Append; a shipped entry keeps its place. Capabilities' tables are not here: each applies its
+ * own with applyTables when it is built.
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE apps (
@@ -51,42 +65,11 @@ const MIGRATIONS: readonly string[] = [
      wrapped BLOB NOT NULL,
      created_at INTEGER NOT NULL
    );
-   CREATE TABLE secrets (
-     app_id TEXT NOT NULL,
-     name TEXT NOT NULL,
-     sealed_value BLOB NOT NULL,
-     created_at INTEGER NOT NULL,
-     updated_at INTEGER NOT NULL,
-     PRIMARY KEY (app_id, name)
-   ) WITHOUT ROWID;
-   CREATE TABLE signing_keys (
-     app_id TEXT NOT NULL,
-     name TEXT NOT NULL,
-     version INTEGER NOT NULL,
-     public_key BLOB NOT NULL,
-     sealed_private_key BLOB NOT NULL,
-     created_at INTEGER NOT NULL,
-     PRIMARY KEY (app_id, name, version)
-   ) WITHOUT ROWID;
-   CREATE TABLE key_audit (
-     id INTEGER PRIMARY KEY,
-     app_id TEXT NOT NULL,
-     key_name TEXT NOT NULL,
-     version INTEGER,
-     operation TEXT NOT NULL,
-     at INTEGER NOT NULL
-   );
-   CREATE INDEX key_audit_app ON key_audit(app_id, id);`,
-  // A deleted key version keeps its row with the private key wiped, so its number is never reused.
-  `ALTER TABLE signing_keys ADD COLUMN deleted_at INTEGER;`,
-  // scheduled_at is what the app asked for; due_at moves later on each retry.
-  `CREATE TABLE alarms (
-     app_id TEXT PRIMARY KEY,
-     scheduled_at INTEGER NOT NULL,
-     due_at INTEGER NOT NULL,
-     attempts INTEGER NOT NULL DEFAULT 0
-   );
-   CREATE INDEX alarms_due ON alarms(due_at);`,
+   -- secrets, signing_keys and key_audit were created here; capabilities/secrets and keys own them now.`,
+  // Was signing_keys.deleted_at; capabilities/keys/store.ts adds it where it is missing. Kept so version numbers stay.
+  `SELECT 1;`,
+  // Was the alarms table; capabilities/alarms/store.ts owns it.
+  `SELECT 1;`,
   // The gated update's state machine, one row per update or rollback (apps/updater.ts).
   `CREATE TABLE app_updates (
      id TEXT PRIMARY KEY,
@@ -100,13 +83,8 @@ const MIGRATIONS: readonly string[] = [
      finished_at INTEGER
    );
    CREATE INDEX app_updates_app ON app_updates(app_id, started_at);`,
-  // Each app's S3 access key; the secret is sealed under the app's data key (capabilities/objects).
-  `CREATE TABLE object_credentials (
-     app_id TEXT PRIMARY KEY,
-     access_key_id TEXT NOT NULL UNIQUE,
-     sealed_secret BLOB NOT NULL,
-     created_at INTEGER NOT NULL
-   );`,
+  // Was object_credentials; capabilities/objects/store.ts owns it.
+  `SELECT 1;`,
   // The console session an app session or handoff code came from, so signing out ends them too (identity/sessions.ts).
   `ALTER TABLE sessions ADD COLUMN console_session_hash TEXT;
    CREATE INDEX sessions_console_session ON sessions(console_session_hash);`,
@@ -138,4 +116,20 @@ function migrate(db: ControlPlane): void {
       db.pragma(`user_version = ${version + 1}`);
     })();
   }
+}
+
+/**
+ * Applies one capability's tables, in one transaction.
+ * Idempotent, so it runs on every start and in any order among capabilities.
+ */
+export function applyTables(db: ControlPlane, tables: readonly TableSchema[]): void {
+  db.transaction(() => {
+    for (const table of tables) {
+      db.exec(table.create);
+      for (const added of table.addedColumns ?? []) {
+        const columns = db.prepare<[string], { name: string }>('SELECT name FROM pragma_table_info(?)').all(added.table);
+        if (!columns.some((c) => c.name === added.column)) db.exec(`ALTER TABLE ${added.table} ADD COLUMN ${added.column} ${added.definition}`);
+      }
+    }
+  })();
 }

@@ -1,8 +1,11 @@
+import type { Capability } from '../capability.js';
 import { parsePrivateAllowance } from './address-policy.js';
+import { EGRESS_ERRORS } from './errors.js';
 import { createEgressProxy } from './egress-proxy.js';
 import { systemResolver, type Resolver } from './guarded-lookup.js';
 
 export type { EgressProxy, EgressUsage } from './egress-proxy.js';
+export { EGRESS_ERRORS, type EgressErrorCode } from './errors.js';
 
 export interface EgressConfig {
   /** PLINTH_EGRESS_ALLOW_PRIVATE entries, `host:port`. */
@@ -25,4 +28,19 @@ export function createEgress(config: EgressConfig) {
     timeoutMs: config.timeoutMs,
     responseBytesMax: config.responseBytesMax,
   });
+}
+
+/**
+ * The vertical as a Capability: apps reach egress through their outbound proxy, not the platform
+ * API, so it has no routes; it forgets an uninstalled app's counters.
+ */
+export function createEgressVertical(config: EgressConfig) {
+  const proxy = createEgress(config);
+  const capability = {
+    name: 'egress',
+    routes: {},
+    errors: EGRESS_ERRORS,
+    removeApp: (appId) => proxy.forget(appId),
+  } satisfies Capability;
+  return { capability, proxy };
 }

@@ -2,10 +2,15 @@ import { z } from 'zod';
 import { fail, ok, type Result } from '../../support/result.js';
 import type { Capability, PlatformCall } from '../capability.js';
 import { parseBody } from '../parse-body.js';
-import { SIGN_DATA_BYTES_MAX } from './limits.js';
-import type { KeysService } from './service.js';
+import { AUDIT_PAGE_ROWS_MAX, SIGN_DATA_BYTES_MAX } from './limits.js';
+import type { Keyring } from '../../keyring/keyring.js';
+import { applyTables, type ControlPlane } from '../../store/control-plane.js';
+import { KEYS_ERRORS } from './errors.js';
+import { createKeysService, type KeysService } from './service.js';
+import { KEYS_TABLES } from './store.js';
 
 export { createKeysService, type KeysService } from './service.js';
+export { KEYS_ERRORS, type KeysErrorCode } from './errors.js';
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 const signSchema = z.object({ data: z.string() }).strict();
@@ -71,3 +76,24 @@ export function createKeysCapability(service: KeysService) {
     },
   } satisfies Capability;
 }
+
+/** The whole vertical: its tables, its service, its routes, its admin route, and what uninstall removes. */
+export function createKeys(deps: { readonly db: ControlPlane; readonly keyring: Keyring; readonly now: () => number }) {
+  applyTables(deps.db, KEYS_TABLES);
+  const service = createKeysService(deps.db, deps.keyring, deps.now);
+  return {
+    ...createKeysCapability(service),
+    tables: KEYS_TABLES,
+    errors: KEYS_ERRORS,
+    removeApp: (appId, { keepData }) => { if (!keepData) service.removeApp(appId); },
+    close: () => service.flushAudit(),
+    admin: {
+      // `plinth logs --audit`; the admin API has checked the app exists.
+      'GET apps/:id/audit': ({ url, id }) => {
+        const asked = Number(url.searchParams.get('limit') ?? AUDIT_PAGE_ROWS_MAX) || AUDIT_PAGE_ROWS_MAX;
+        return ok({ audit: service.audit(id ?? '', Math.min(Math.max(asked, 1), AUDIT_PAGE_ROWS_MAX)) });
+      },
+    },
+  } satisfies Capability;
+}
+export type Keys = ReturnType<typeof createKeys>;

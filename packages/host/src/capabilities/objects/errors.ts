@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { XMLBuilder } from 'fast-xml-parser';
+import type { ErrorRow } from '../../support/error-table.js';
 
 /** S3's error codes with their statuses; clients branch on these exact names. */
 const S3_STATUS = {
@@ -79,6 +80,14 @@ export type ErrorStyle = 'xml' | 'json';
 export function abiCode(code: S3ErrorCode): string {
   return `objects.${code.replace(/SHA256/, 'Sha256').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase()}`;
 }
+
+/**
+ * The ABI's `objects.*` codes with the statuses S3 gives them, so a code has one status whether
+ * it came from a JSON route or a streamed one. Derived from S3_STATUS, so no code lacks a row.
+ */
+export const OBJECTS_ERRORS: Readonly<Record<string, ErrorRow>> = Object.freeze(Object.fromEntries(
+  (Object.entries(S3_STATUS) as [S3ErrorCode, number][]).map(([code, status]) => [abiCode(code), { status }]),
+));
 
 export function sendS3Error(res: ServerResponse, error: S3Error, style: ErrorStyle, resource: string, headOnly: boolean): void {
   if (res.headersSent) {

@@ -1,20 +1,23 @@
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import type { Keyring } from '../../keyring/keyring.js';
-import type { ControlPlane } from '../../store/control-plane.js';
+import { applyTables, type ControlPlane } from '../../store/control-plane.js';
 import { fail, ok, type Result } from '../../support/result.js';
 import type { Capability, PlatformCall } from '../capability.js';
 import { parseBody } from '../parse-body.js';
 import type { BlobStore } from './blob-store.js';
 import { createCredentialStore } from './credentials.js';
-import { abiCode, S3Error } from './errors.js';
+import { abiCode, OBJECTS_ERRORS, S3Error } from './errors.js';
 import { LIST_KEYS_MAX, OBJECTS_REGION, PRESIGN_SECONDS_DEFAULT, PRESIGN_SECONDS_MAX } from './limits.js';
 import { presignUrl } from './presign.js';
 import { ABI_PREFIX, createS3Api } from './s3-api.js';
 import { checkKey, createObjectsService } from './service.js';
+import { OBJECTS_TABLES } from './store.js';
 
 export { createLocalBlobStore, type BlobStore } from './blob-store.js';
 export { createRemoteBlobStore, parseS3Backend } from './remote-blob-store.js';
+export { OBJECTS_ERRORS, type S3ErrorCode } from './errors.js';
+export { objectsAdminRoutes } from './admin.js';
 
 export interface ObjectsDeps {
   readonly db: ControlPlane;
@@ -67,6 +70,7 @@ const deleteSchema = z.object({ keys: z.array(z.string().min(1)).min(1).max(LIST
 
 /** The S3-compatible object store: the endpoint, the ABI and the per-app credentials (CONTRACT §1, §5). */
 export function createObjects(deps: ObjectsDeps) {
+  applyTables(deps.db, OBJECTS_TABLES);
   const credentials = createCredentialStore(deps.db, deps.keyring, deps.now);
   const service = createObjectsService({
     objectsDirOf: deps.objectsDirOf, blobs: deps.blobs, now: deps.now, onError: deps.onBug, storageBytesMax: deps.storageBytesMax, sqlBytes: deps.sqlBytes,
@@ -138,6 +142,15 @@ export function createObjects(deps: ObjectsDeps) {
       },
     },
     stream: { prefix: ABI_PREFIX, handle: s3.handleAbi },
+    tables: OBJECTS_TABLES,
+    errors: OBJECTS_ERRORS,
+    /** Kept data keeps its credentials, stored but refused until a reinstall (see ObjectsDeps.appExists). */
+    async removeApp(appId: string, { keepData }: { readonly keepData: boolean }): Promise<void> {
+      if (keepData) return;
+      credentials.removeApp(appId);
+      await service.removeApp(appId);
+    },
+    close: service.close,
   } satisfies Capability;
 
   return {
@@ -148,12 +161,6 @@ export function createObjects(deps: ObjectsDeps) {
     rotateCredentials: (appId: string, endpoint: URL) => ({ endpoint: endpoint.origin, region: OBJECTS_REGION, ...credentials.rotate(appId) }),
     usage: service.usage,
     storedBytes: service.storedBytes,
-    async removeApp(appId: string, keepData: boolean): Promise<void> {
-      if (keepData) return;
-      credentials.removeApp(appId);
-      await service.removeApp(appId);
-    },
-    close: service.close,
   };
 }
 export type Objects = ReturnType<typeof createObjects>;

@@ -2,9 +2,14 @@ import { z } from 'zod';
 import type { Capability, PlatformCall } from '../capability.js';
 import { parseBody } from '../parse-body.js';
 import { GENERATED_BYTES_MAX } from './limits.js';
-import type { SecretsService } from './service.js';
+import type { Keyring } from '../../keyring/keyring.js';
+import { applyTables, type ControlPlane } from '../../store/control-plane.js';
+import { SECRETS_ERRORS } from './errors.js';
+import { createSecretsService, type SecretsService } from './service.js';
+import { SECRETS_TABLES } from './store.js';
 
 export { createSecretsService, type SecretsService } from './service.js';
+export { SECRETS_ERRORS, type SecretsErrorCode } from './errors.js';
 
 const setSchema = z.object({ value: z.string() });
 const getOrCreateSchema = z.union([
@@ -34,5 +39,17 @@ export function createSecretsCapability(service: SecretsService) {
         return body.ok ? service.getOrCreate(call.appId, nameOf(call), body.value) : body;
       },
     },
+  } satisfies Capability;
+}
+
+/** The whole vertical: its table, its service, its routes, and what uninstall removes. */
+export function createSecrets(deps: { readonly db: ControlPlane; readonly keyring: Keyring; readonly now: () => number }) {
+  applyTables(deps.db, SECRETS_TABLES);
+  const service = createSecretsService(deps.db, deps.keyring, deps.now);
+  return {
+    ...createSecretsCapability(service),
+    tables: SECRETS_TABLES,
+    errors: SECRETS_ERRORS,
+    removeApp: (appId, { keepData }) => { if (!keepData) service.removeApp(appId); },
   } satisfies Capability;
 }

@@ -3,10 +3,12 @@ import { fail, ok, type Result } from '../../support/result.js';
 import type { Capability, PlatformCall } from '../capability.js';
 import { parseBody } from '../parse-body.js';
 import type { HeldSocket } from './registry.js';
-import type { SocketsService } from './service.js';
+import { SOCKETS_ERRORS } from './errors.js';
+import { createSocketsService, type SocketsService, type SocketsDeps } from './service.js';
 import { attachmentSchema, autoResponseSchema, closeCodeSchema, closeReasonSchema, payloadBytes, tagsSchema } from './wire.js';
 
 export { createSocketsService, type SocketsService, type UpgradeRequest } from './service.js';
+export { SOCKETS_ERRORS, type SocketsErrorCode } from './errors.js';
 
 const payload = z.union([z.object({ data: z.string() }).strict(), z.object({ binary: z.base64() }).strict()]);
 const closeSchema = z.object({ code: closeCodeSchema.optional(), reason: closeReasonSchema.optional() }).strict();
@@ -72,4 +74,17 @@ export function createSocketsCapability(service: SocketsService) {
       },
     },
   } satisfies Capability;
+}
+
+/** The whole vertical: the held sockets, their routes, and what uninstall and shutdown end. */
+export function createSockets(deps: SocketsDeps) {
+  const service = createSocketsService(deps);
+  const capability = {
+    ...createSocketsCapability(service),
+    errors: SOCKETS_ERRORS,
+    // 1001 Going Away: the app's sockets end with it, data kept or not.
+    removeApp: (appId) => service.closeApp(appId, 1001, 'app uninstalled'),
+    beforeDrain: () => service.closeAll(),
+  } satisfies Capability;
+  return { capability, service };
 }
