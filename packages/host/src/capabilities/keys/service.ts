@@ -3,12 +3,11 @@ import type { Keyring } from '../../keyring/keyring.js';
 import type { ControlPlane } from '../../store/control-plane.js';
 import { signInBackground, verifyInBackground } from '../../support/background-thread.js';
 import { fail, ok, type Result } from '../../support/result.js';
-import {
-  AUDIT_BATCH_ROWS_MAX, AUDIT_FLUSH_MS, AUDIT_ROWS_PER_APP_MAX, KEYS_PER_APP_MAX, KEY_NAME_PATTERN, KEY_VERSIONS_MAX, LARGE_INPUT_BYTES_MIN, PRIVATE_KEY_CACHE_ENTRIES_MAX,
-} from './limits.js';
+import { createKeyAudit, type AuditEntry } from './audit.js';
+import { KEYS_PER_APP_MAX, KEY_NAME_PATTERN, KEY_VERSIONS_MAX, LARGE_INPUT_BYTES_MIN, PRIVATE_KEY_CACHE_ENTRIES_MAX } from './limits.js';
 
 export type KeysErrorCode = 'keys.not_found' | 'keys.exists' | 'keys.invalid_name' | 'keys.too_many' | 'keys.too_many_versions';
-export type KeyOperation = 'create' | 'sign' | 'verify' | 'rotate' | 'delete' | 'public_key';
+export type { KeyOperation } from './audit.js';
 
 export interface PublicKeyForms {
   /** The 32-byte Ed25519 public key, base64url. */
@@ -30,6 +29,8 @@ interface KeyRow { name: string; version: number; public_key: Buffer; sealed_pri
 
 /** Ed25519 SPKI DER is a fixed 12-byte prefix followed by the raw 32-byte key (RFC 8410). */
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+/** The keyring's context for a sealed private key: a sealed key opens only as the version it was made for. */
+const sealContext = (name: string, version: number) => `key:${name}:${version}`;
 
 /**
  * Off the event loop: small inputs in libuv's thread pool, large ones in the low-priority
@@ -50,6 +51,27 @@ function publicKeyForms(name: string, version: number, raw: Buffer): PublicKeyFo
   return { raw: x, jwk: { kty: 'OKP', crv: 'Ed25519', x, kid: `${name}.${version}`, alg: 'EdDSA', use: 'sig' }, pem: key.export({ format: 'pem', type: 'spki' }).toString() };
 }
 
+/** Opened private keys, bounded: opening one is a keyring unseal plus a DER parse. */
+function createPrivateKeyCache(keyring: Keyring) {
+  const cache = new Map<string, KeyObject>();
+  return {
+    get(appId: string, row: KeyRow): KeyObject {
+      const cacheKey = `${appId}\n${row.name}\n${row.version}`;
+      let key = cache.get(cacheKey);
+      if (!key) {
+        key = createPrivateKey({ key: keyring.open(appId, row.sealed_private_key, sealContext(row.name, row.version)), format: 'der', type: 'pkcs8' });
+        if (cache.size >= PRIVATE_KEY_CACHE_ENTRIES_MAX) cache.delete(cache.keys().next().value!);
+        cache.set(cacheKey, key);
+      }
+      return key;
+    },
+    /** Drops every cached key whose cache key starts with `prefix` (`app\n` or `app\nname\n`). */
+    forget(prefix: string): void {
+      for (const cacheKey of cache.keys()) if (cacheKey.startsWith(prefix)) cache.delete(cacheKey);
+    },
+  };
+}
+
 /**
  * Signing keys that never leave the host: private halves are generated here,
  * sealed under the app's data key, and only ever used in this process.
@@ -59,42 +81,9 @@ export function createKeysService(db: ControlPlane, keyring: Keyring, now: () =>
   // Counts deleted versions too: a `kid` names one key forever.
   const nextVersion = db.prepare<[string, string], { next: number }>('SELECT coalesce(max(version), 0) + 1 AS next FROM signing_keys WHERE app_id = ? AND name = ?');
   const insert = db.prepare('INSERT INTO signing_keys (app_id, name, version, public_key, sealed_private_key, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-  const audit = db.prepare('INSERT INTO key_audit (app_id, key_name, version, operation, at) VALUES (?, ?, ?, ?, ?)');
-  const privateKeys = new Map<string, KeyObject>();
-  const context = (name: string, version: number) => `key:${name}:${version}`;
-  let auditsSincePrune = 0;
-
-  const pendingAudit: [string, string, number | null, KeyOperation, number][] = [];
-  let flushTimer: NodeJS.Timeout | undefined;
-
-  /**
-   * Audit rows are written in batches: one synced commit per batch instead of
-   * one per sign (bench/keys found the per-call commit costlier than the
-   * signature). A daemon crash can lose the last AUDIT_FLUSH_MS of rows.
-   */
-  function record(appId: string, name: string, version: number | null, operation: KeyOperation): void {
-    pendingAudit.push([appId, name, version, operation, now()]);
-    if (pendingAudit.length >= AUDIT_BATCH_ROWS_MAX) flushAudit();
-    else if (!flushTimer) {
-      flushTimer = setTimeout(flushAudit, AUDIT_FLUSH_MS);
-      flushTimer.unref();
-    }
-  }
-
-  function flushAudit(): void {
-    clearTimeout(flushTimer);
-    flushTimer = undefined;
-    if (!pendingAudit.length) return;
-    const rows = pendingAudit.splice(0);
-    db.transaction(() => { for (const row of rows) audit.run(...row); })();
-    // Pruning every few thousand rows keeps the table bounded without a delete per call.
-    auditsSincePrune += rows.length;
-    if (auditsSincePrune < 4_096) return;
-    auditsSincePrune = 0;
-    for (const appId of new Set(rows.map((r) => r[0]))) {
-      db.prepare('DELETE FROM key_audit WHERE app_id = ? AND id <= (SELECT id FROM key_audit WHERE app_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)').run(appId, appId, AUDIT_ROWS_PER_APP_MAX);
-    }
-  }
+  const audit = createKeyAudit(db, now);
+  const record = audit.record;
+  const privateKeys = createPrivateKeyCache(keyring);
 
   function view(name: string, rows: KeyRow[]): KeyView {
     const latest = rows[rows.length - 1]!;
@@ -110,7 +99,7 @@ export function createKeysService(db: ControlPlane, keyring: Keyring, now: () =>
   function addVersion(appId: string, name: string, version: number): void {
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
     const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length);
-    const sealed = keyring.seal(appId, privateKey.export({ format: 'der', type: 'pkcs8' }), context(name, version));
+    const sealed = keyring.seal(appId, privateKey.export({ format: 'der', type: 'pkcs8' }), sealContext(name, version));
     insert.run(appId, name, version, raw, sealed, now());
   }
 
@@ -132,21 +121,6 @@ export function createKeysService(db: ControlPlane, keyring: Keyring, now: () =>
       record(appId, name, version, 'create');
       return ok({ ...view(name, versionsOf.all(appId, name)), created: true });
     })();
-  }
-
-  function privateKey(appId: string, row: KeyRow): KeyObject {
-    const cacheKey = `${appId}\n${row.name}\n${row.version}`;
-    let key = privateKeys.get(cacheKey);
-    if (!key) {
-      key = createPrivateKey({ key: keyring.open(appId, row.sealed_private_key, context(row.name, row.version)), format: 'der', type: 'pkcs8' });
-      if (privateKeys.size >= PRIVATE_KEY_CACHE_ENTRIES_MAX) privateKeys.delete(privateKeys.keys().next().value!);
-      privateKeys.set(cacheKey, key);
-    }
-    return key;
-  }
-
-  function forget(appId: string, name: string): void {
-    for (const cacheKey of privateKeys.keys()) if (cacheKey.startsWith(`${appId}\n${name}\n`)) privateKeys.delete(cacheKey);
   }
 
   return {
@@ -171,7 +145,7 @@ export function createKeysService(db: ControlPlane, keyring: Keyring, now: () =>
       const rows = rowsOf(appId, name);
       if (!rows.ok) return rows;
       const latest = rows.value[rows.value.length - 1]!;
-      const signature = await edSign(data, privateKey(appId, latest));
+      const signature = await edSign(data, privateKeys.get(appId, latest));
       record(appId, name, latest.version, 'sign');
       return ok({ signature: signature.toString('base64url'), version: latest.version, kid: `${name}.${latest.version}` });
     },
@@ -211,21 +185,16 @@ export function createKeysService(db: ControlPlane, keyring: Keyring, now: () =>
       // The private key is wiped; the row stays as a tombstone that reserves the version number.
       const remove = db.prepare("UPDATE signing_keys SET deleted_at = ?, sealed_private_key = x'' WHERE app_id = ? AND name = ? AND version = ?");
       db.transaction(() => { for (const v of doomed) remove.run(now(), appId, name, v); })();
-      forget(appId, name);
+      privateKeys.forget(`${appId}\n${name}\n`);
       record(appId, name, version ?? null, 'delete');
       return ok({ name, deleted: doomed });
     },
-    flushAudit,
-    audit(appId: string, limit: number): { key: string; version: number | null; operation: KeyOperation; at: string }[] {
-      flushAudit();
-      return db.prepare<[string, number], { key_name: string; version: number | null; operation: KeyOperation; at: number }>('SELECT key_name, version, operation, at FROM key_audit WHERE app_id = ? ORDER BY id DESC LIMIT ?')
-        .all(appId, limit).map((r) => ({ key: r.key_name, version: r.version, operation: r.operation, at: new Date(r.at).toISOString() }));
-    },
+    flushAudit: audit.flush,
+    audit: (appId: string, limit: number): AuditEntry[] => audit.latest(appId, limit),
     removeApp(appId: string): void {
-      flushAudit();
+      audit.removeApp(appId);
       db.prepare('DELETE FROM signing_keys WHERE app_id = ?').run(appId);
-      db.prepare('DELETE FROM key_audit WHERE app_id = ?').run(appId);
-      for (const cacheKey of privateKeys.keys()) if (cacheKey.startsWith(`${appId}\n`)) privateKeys.delete(cacheKey);
+      privateKeys.forget(`${appId}\n`);
     },
   };
 }
